@@ -1,0 +1,221 @@
+// Package identity holds accounts, one-time SMS codes, passwords, sessions
+// and devices: who a person is to the service and how they prove it.
+package identity
+
+import (
+	"log/slog"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/nyaruka/phonenumbers"
+
+	"github.com/yuncan/yuncan"
+)
+
+// Role decides what staff functions an account may use.
+type Role string
+
+// Roles.
+const (
+	RoleUser      Role = "user"
+	RoleModerator Role = "moderator"
+	RoleAdmin     Role = "admin"
+)
+
+// Valid reports whether r is a known role.
+func (r Role) Valid() bool { return r == RoleUser || r == RoleModerator || r == RoleAdmin }
+
+// Phone is a mobile number in E.164 form. It redacts itself in logs.
+type Phone string
+
+// LogValue keeps phone numbers out of logs.
+func (p Phone) LogValue() slog.Value { return slog.StringValue("[phone]") }
+
+// ParsePhone parses s as a phone number (mainland China when it has no
+// country code), refuses numbers that are not valid mobile numbers and
+// returns the E.164 form.
+func ParsePhone(s string) (Phone, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", yuncan.FieldError("phone", "is required")
+	}
+	if len(s) > 32 {
+		return "", yuncan.FieldError("phone", "is not a phone number").WithReason("invalid_phone")
+	}
+	n, err := phonenumbers.Parse(s, "CN")
+	if err != nil || !phonenumbers.IsValidNumber(n) {
+		return "", yuncan.FieldError("phone", "is not a valid phone number").WithReason("invalid_phone")
+	}
+	switch phonenumbers.GetNumberType(n) {
+	case phonenumbers.MOBILE, phonenumbers.FIXED_LINE_OR_MOBILE:
+	default:
+		return "", yuncan.FieldError("phone", "is not a mobile number that can receive SMS").WithReason("invalid_phone")
+	}
+	return Phone(phonenumbers.Format(n, phonenumbers.E164)), nil
+}
+
+// Gender values a profile may hold.
+var genders = map[string]bool{"female": true, "male": true, "other": true}
+
+// User is an account.
+type User struct {
+	ID       string
+	Phone    Phone
+	Role     Role
+	Nickname string
+	// AvatarKey is the media key of the avatar image, "" when none.
+	AvatarKey string
+	// Optional profile fields; nil when not given.
+	Gender       *string
+	Birthday     *string // YYYY-MM-DD
+	Region       *string
+	Introduction *string
+	HasPassword  bool
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// Profile is an edit of the profile: a nil outer pointer leaves the field
+// as it is; for optional fields, a non-nil pointer to nil clears it.
+type Profile struct {
+	Nickname     *string
+	Gender       **string
+	Birthday     **string
+	Region       **string
+	Introduction **string
+}
+
+// Limits on profile fields, in characters.
+const (
+	MaxNickname     = 24
+	MaxRegion       = 64
+	MaxIntroduction = 500
+)
+
+// Validate checks an edit against the field rules; now bounds birthdays.
+func (p Profile) Validate(now time.Time) error {
+	e := yuncan.Errorf(yuncan.Invalid, "the profile has invalid fields")
+	if p.Nickname != nil {
+		if msg := checkText(*p.Nickname, MaxNickname, true); msg != "" {
+			e.WithField("nickname", msg)
+		}
+	}
+	if p.Gender != nil && *p.Gender != nil && !genders[**p.Gender] {
+		e.WithField("gender", "must be female, male or other")
+	}
+	if p.Birthday != nil && *p.Birthday != nil {
+		d, err := time.Parse(time.DateOnly, **p.Birthday)
+		switch {
+		case err != nil:
+			e.WithField("birthday", "must be a date as YYYY-MM-DD")
+		case d.After(now):
+			e.WithField("birthday", "is in the future")
+		case d.Year() < 1900:
+			e.WithField("birthday", "is before 1900")
+		}
+	}
+	if p.Region != nil && *p.Region != nil {
+		if msg := checkText(**p.Region, MaxRegion, true); msg != "" {
+			e.WithField("region", msg)
+		}
+	}
+	if p.Introduction != nil && *p.Introduction != nil {
+		if msg := checkText(**p.Introduction, MaxIntroduction, false); msg != "" {
+			e.WithField("introduction", msg)
+		}
+	}
+	if len(e.Fields) > 0 {
+		return e
+	}
+	return nil
+}
+
+// checkText returns what is wrong with s, or "".
+func checkText(s string, max int, singleLine bool) string {
+	if !utf8.ValidString(s) {
+		return "is not valid UTF-8"
+	}
+	if strings.TrimSpace(s) == "" {
+		return "must not be blank"
+	}
+	if n := utf8.RuneCountInString(s); n > max {
+		return "is longer than the limit"
+	}
+	for _, r := range s {
+		if r == '\n' && !singleLine {
+			continue
+		}
+		if unicode.IsControl(r) {
+			return "contains control characters"
+		}
+	}
+	return ""
+}
+
+// Session is a logged-in session: an app's bearer token or a web cookie.
+type Session struct {
+	ID         string
+	UserID     string
+	Kind       SessionKind
+	DeviceID   string // the bound device, "" when none
+	UserAgent  string // shortened, to tell sessions apart in the list
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	ExpiresAt  time.Time
+}
+
+// SessionKind tells app tokens from web cookies.
+type SessionKind string
+
+// Session kinds.
+const (
+	SessionApp SessionKind = "app"
+	SessionWeb SessionKind = "web"
+)
+
+// Device is an installation of the app, known with or without an account,
+// so that a logged-out device can still receive pushes.
+type Device struct {
+	ID         string
+	UserID     string // "" while logged out
+	Platform   string // ios, android, web, other
+	Model      string
+	OSVersion  string
+	AppVersion string
+	PushToken  string
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+}
+
+// DeviceInfo is what an app reports about itself.
+type DeviceInfo struct {
+	Platform   string
+	Model      string
+	OSVersion  string
+	AppVersion string
+	PushToken  string
+}
+
+var platforms = map[string]bool{"ios": true, "android": true, "web": true, "harmonyos": true, "other": true}
+
+// Validate checks the reported fields.
+func (d DeviceInfo) Validate() error {
+	e := yuncan.Errorf(yuncan.Invalid, "the device has invalid fields")
+	if !platforms[d.Platform] {
+		e.WithField("platform", "must be one of ios, android, harmonyos, web, other")
+	}
+	for name, v := range map[string]string{"model": d.Model, "os_version": d.OSVersion, "app_version": d.AppVersion} {
+		if len(v) > 64 || strings.ContainsFunc(v, unicode.IsControl) {
+			e.WithField(name, "must be at most 64 printable characters")
+		}
+	}
+	if len(d.PushToken) > 4096 || strings.ContainsFunc(d.PushToken, unicode.IsControl) {
+		e.WithField("push_token", "must be at most 4096 printable characters")
+	}
+	if len(e.Fields) > 0 {
+		return e
+	}
+	return nil
+}

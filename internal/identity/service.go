@@ -1,0 +1,634 @@
+package identity
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"math/big"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/yuncan/yuncan"
+	"github.com/yuncan/yuncan/internal/keyring"
+	"github.com/yuncan/yuncan/internal/notify"
+)
+
+// Config holds the identity rules that an operator may tune. Zero values
+// take the defaults documented in docs/identity.md.
+type Config struct {
+	CodeTTL            time.Duration // 5 minutes
+	CodeMaxAttempts    int           // 5 wrong tries kill a code
+	CodeResendInterval time.Duration // 60 s between codes to one number
+	CodesPerPhoneDay   int           // 10 codes a day to one number
+	CodesPerIPHour     int           // 30 codes an hour from one client IP
+	SessionTTL         time.Duration // 30 days
+	DeviceRetention    time.Duration // 180 days since last seen
+	// LockAfter failed password logins lock the account for LockBase,
+	// doubling with each further failure up to LockMax.
+	LockAfter int           // 5
+	LockBase  time.Duration // 1 minute
+	LockMax   time.Duration // 24 hours
+}
+
+func (c Config) withDefaults() Config {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	defInt := func(d *int, v int) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&c.CodeTTL, 5*time.Minute)
+	defInt(&c.CodeMaxAttempts, 5)
+	def(&c.CodeResendInterval, time.Minute)
+	defInt(&c.CodesPerPhoneDay, 10)
+	defInt(&c.CodesPerIPHour, 30)
+	def(&c.SessionTTL, 30*24*time.Hour)
+	def(&c.DeviceRetention, 180*24*time.Hour)
+	defInt(&c.LockAfter, 5)
+	def(&c.LockBase, time.Minute)
+	def(&c.LockMax, 24*time.Hour)
+	return c
+}
+
+// Service carries out the identity rules.
+type Service struct {
+	store         Store
+	keys          *keyring.Keyring
+	sms           notify.Sender
+	now           func() time.Time
+	cfg           Config
+	policyVersion func() string
+}
+
+// NewService returns the identity service. policyVersion returns the
+// current privacy policy version that a sign-up must accept; now is the
+// clock (time.Now when nil).
+func NewService(store Store, keys *keyring.Keyring, sms notify.Sender, policyVersion func() string, now func() time.Time, cfg Config) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{store: store, keys: keys, sms: sms, now: now, cfg: cfg.withDefaults(), policyVersion: policyVersion}
+}
+
+// Config returns the rules in force, defaults filled in.
+func (s *Service) Config() Config { return s.cfg }
+
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
+
+func newToken(prefix string) (string, []byte) {
+	b := make([]byte, 32)
+	rand.Read(b)
+	tok := prefix + base64.RawURLEncoding.EncodeToString(b)
+	return tok, hashToken(tok)
+}
+
+func hashToken(tok string) []byte {
+	h := sha256.Sum256([]byte(tok))
+	return h[:]
+}
+
+func (s *Service) phoneIndex(p Phone) string { return s.keys.BlindIndex("phone", string(p)) }
+
+// SendCode sends a one-time login code to phone. clientIP limits how many
+// codes one client may ask for; it is stored only as a keyed index.
+func (s *Service) SendCode(ctx context.Context, phone, clientIP string) error {
+	p, err := ParsePhone(phone)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	idx := s.phoneIndex(p)
+	ipIdx := s.keys.BlindIndex("ip", clientIP)
+
+	if last, err := s.store.LatestCode(ctx, idx); err == nil {
+		if wait := last.CreatedAt.Add(s.cfg.CodeResendInterval).Sub(now); wait > 0 {
+			return rateLimited("a code was sent to this number moments ago; wait before asking again", wait)
+		}
+	} else if yuncan.ErrorCode(err) != yuncan.NotFound {
+		return fmt.Errorf("identity: send code: %w", err)
+	}
+	n, err := s.store.CountCodesForPhoneSince(ctx, idx, now.Add(-24*time.Hour))
+	if err != nil {
+		return fmt.Errorf("identity: send code: %w", err)
+	}
+	if n >= s.cfg.CodesPerPhoneDay {
+		return rateLimited("too many codes were sent to this number today", time.Hour)
+	}
+	n, err = s.store.CountCodesForIPSince(ctx, ipIdx, now.Add(-time.Hour))
+	if err != nil {
+		return fmt.Errorf("identity: send code: %w", err)
+	}
+	if n >= s.cfg.CodesPerIPHour {
+		return rateLimited("too many codes were requested from this network", 10*time.Minute)
+	}
+
+	code := randomDigits(6)
+	rec := CodeRecord{
+		ID: newID(), PhoneIndex: idx, IPIndex: ipIdx, CodeMAC: s.keys.MAC("sms-code", idx, code),
+		CreatedAt: now, ExpiresAt: now.Add(s.cfg.CodeTTL),
+	}
+	if err := s.store.CreateCode(ctx, rec); err != nil {
+		return fmt.Errorf("identity: send code: %w", err)
+	}
+	msg := notify.Message{
+		To:   string(p),
+		Body: fmt.Sprintf("【云寻】您的验证码是 %s，%d 分钟内有效。请勿告诉他人。Your Yuncan code is %s.", code, int(s.cfg.CodeTTL.Minutes()), code),
+		Code: code,
+	}
+	if err := s.sms.Send(ctx, msg); err != nil {
+		return &yuncan.Error{Code: yuncan.Unavailable, Reason: "sms_unavailable", Message: "the code could not be sent; try again later", Err: err}
+	}
+	return nil
+}
+
+func rateLimited(msg string, wait time.Duration) error {
+	return &yuncan.Error{Code: yuncan.RateLimited, Message: msg, RetryAfter: wait.Round(time.Second) + time.Second}
+}
+
+func randomDigits(n int) string {
+	b := make([]byte, n)
+	for i := range b {
+		d, _ := rand.Int(rand.Reader, big.NewInt(10))
+		b[i] = byte('0' + d.Int64())
+	}
+	return string(b)
+}
+
+// LoginRequest is a login with a code or a password.
+type LoginRequest struct {
+	Phone               string
+	Code                string
+	Password            string
+	AcceptPolicyVersion string
+	Channel             string // app, web, api: where the policy was accepted
+	Kind                SessionKind
+	UserAgent           string
+	// DeviceToken binds the device to the account on success, when set.
+	DeviceToken string
+}
+
+// LoginResult is a successful login.
+type LoginResult struct {
+	Token   string
+	Session Session
+	User    User
+	Created bool // the account was created by this login
+}
+
+// Login checks a code or a password and opens a session. A code login of a
+// number without an account creates the account, which needs the current
+// policy version accepted.
+func (s *Service) Login(ctx context.Context, req LoginRequest) (LoginResult, error) {
+	p, err := ParsePhone(req.Phone)
+	if err != nil {
+		return LoginResult{}, err
+	}
+	if (req.Code == "") == (req.Password == "") {
+		return LoginResult{}, yuncan.Errorf(yuncan.Invalid, "give either a code or a password").WithField("code", "give either a code or a password")
+	}
+	if req.AcceptPolicyVersion != "" && req.AcceptPolicyVersion != s.policyVersion() {
+		return LoginResult{}, yuncan.FieldError("accept_policy_version", "is not the current policy version").WithReason("policy_version_stale")
+	}
+	var device Device
+	if req.DeviceToken != "" {
+		if device, err = s.store.DeviceByTokenHash(ctx, hashToken(req.DeviceToken)); err != nil {
+			if yuncan.ErrorCode(err) == yuncan.NotFound {
+				return LoginResult{}, yuncan.Errorf(yuncan.Unauthenticated, "the device token is not known").WithReason("device_unknown")
+			}
+			return LoginResult{}, fmt.Errorf("identity: login: %w", err)
+		}
+	}
+	idx := s.phoneIndex(p)
+	var u UserRecord
+	created := false
+	if req.Password != "" {
+		if u, err = s.checkPassword(ctx, idx, req.Password); err != nil {
+			return LoginResult{}, err
+		}
+	} else {
+		if err := s.checkCode(ctx, idx, req.Code); err != nil {
+			return LoginResult{}, err
+		}
+		u, created, err = s.userForCodeLogin(ctx, p, idx, req)
+		if err != nil {
+			return LoginResult{}, err
+		}
+	}
+	if !created && req.AcceptPolicyVersion != "" {
+		if err := s.store.AddPolicyAcceptance(ctx, PolicyAcceptance{UserID: u.ID, Version: req.AcceptPolicyVersion, Channel: channel(req.Channel), AcceptedAt: s.now()}); err != nil {
+			return LoginResult{}, fmt.Errorf("identity: login: %w", err)
+		}
+	}
+	now := s.now()
+	tok, hash := newToken("yct_")
+	kind := req.Kind
+	if kind == "" {
+		kind = SessionApp
+	}
+	sess := Session{ID: newID(), UserID: u.ID, Kind: kind, DeviceID: device.ID, UserAgent: shorten(req.UserAgent, 200),
+		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(s.cfg.SessionTTL)}
+	if err := s.store.CreateSession(ctx, SessionRecord{Session: sess, TokenHash: hash}); err != nil {
+		return LoginResult{}, fmt.Errorf("identity: login: %w", err)
+	}
+	if device.ID != "" {
+		if err := s.store.BindDevice(ctx, device.ID, u.ID); err != nil {
+			return LoginResult{}, fmt.Errorf("identity: login: bind device: %w", err)
+		}
+	}
+	user, err := s.openUser(u)
+	if err != nil {
+		return LoginResult{}, err
+	}
+	return LoginResult{Token: tok, Session: sess, User: user, Created: created}, nil
+}
+
+func channel(c string) string {
+	switch c {
+	case "app", "web", "api":
+		return c
+	}
+	return "api"
+}
+
+func shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && s[n]&0xC0 == 0x80 { // do not cut a UTF-8 sequence
+		n--
+	}
+	return s[:n]
+}
+
+var errBadCode = &yuncan.Error{Code: yuncan.Invalid, Reason: "code_invalid", Message: "the code is wrong or has expired; ask for a new one",
+	Fields: map[string]string{"code": "is wrong or has expired"}}
+
+func (s *Service) checkCode(ctx context.Context, idx, code string) error {
+	if len(code) != 6 || !isDigits(code) {
+		return yuncan.FieldError("code", "must be 6 digits").WithReason("code_invalid")
+	}
+	c, err := s.store.LatestCode(ctx, idx)
+	if yuncan.ErrorCode(err) == yuncan.NotFound {
+		return errBadCode
+	}
+	if err != nil {
+		return fmt.Errorf("identity: check code: %w", err)
+	}
+	now := s.now()
+	switch {
+	case !c.UsedAt.IsZero():
+		return &yuncan.Error{Code: yuncan.Invalid, Reason: "code_used", Message: "this code was used already; ask for a new one", Fields: map[string]string{"code": "was used already"}}
+	case !now.Before(c.ExpiresAt):
+		return &yuncan.Error{Code: yuncan.Invalid, Reason: "code_expired", Message: "the code has expired; ask for a new one", Fields: map[string]string{"code": "has expired"}}
+	case c.Attempts >= s.cfg.CodeMaxAttempts:
+		return &yuncan.Error{Code: yuncan.RateLimited, Reason: "code_attempts_exceeded", Message: "too many wrong tries; ask for a new code",
+			RetryAfter: max(time.Second, c.CreatedAt.Add(s.cfg.CodeResendInterval).Sub(now).Round(time.Second))}
+	}
+	if subtle.ConstantTimeCompare(c.CodeMAC, s.keys.MAC("sms-code", idx, code)) != 1 {
+		n, err := s.store.AddCodeAttempt(ctx, c.ID)
+		if err != nil {
+			return fmt.Errorf("identity: check code: %w", err)
+		}
+		if n >= s.cfg.CodeMaxAttempts {
+			return &yuncan.Error{Code: yuncan.RateLimited, Reason: "code_attempts_exceeded", Message: "too many wrong tries; ask for a new code",
+				RetryAfter: max(time.Second, c.CreatedAt.Add(s.cfg.CodeResendInterval).Sub(now).Round(time.Second))}
+		}
+		return errBadCode
+	}
+	ok, err := s.store.UseCode(ctx, c.ID, now)
+	if err != nil {
+		return fmt.Errorf("identity: check code: %w", err)
+	}
+	if !ok {
+		return &yuncan.Error{Code: yuncan.Invalid, Reason: "code_used", Message: "this code was used already; ask for a new one", Fields: map[string]string{"code": "was used already"}}
+	}
+	return nil
+}
+
+func isDigits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Service) userForCodeLogin(ctx context.Context, p Phone, idx string, req LoginRequest) (UserRecord, bool, error) {
+	u, err := s.store.UserByPhoneIndex(ctx, idx)
+	if err == nil {
+		return u, false, nil
+	}
+	if yuncan.ErrorCode(err) != yuncan.NotFound {
+		return UserRecord{}, false, fmt.Errorf("identity: login: %w", err)
+	}
+	if req.AcceptPolicyVersion == "" {
+		return UserRecord{}, false, yuncan.FieldError("accept_policy_version", "a new account must accept the current privacy policy").WithReason("policy_acceptance_required")
+	}
+	now := s.now()
+	u = UserRecord{
+		ID: newID(), PhoneSealed: s.keys.Seal("users.phone", []byte(p)), PhoneIndex: idx, Role: RoleUser,
+		Nickname: "云寻用户" + randomDigits(6), CreatedAt: now, UpdatedAt: now,
+	}
+	err = s.store.CreateUser(ctx, u, PolicyAcceptance{UserID: u.ID, Version: req.AcceptPolicyVersion, Channel: channel(req.Channel), AcceptedAt: now})
+	if yuncan.ErrorCode(err) == yuncan.Conflict {
+		// Two first logins raced: the other created the account.
+		u, err = s.store.UserByPhoneIndex(ctx, idx)
+		return u, false, err
+	}
+	if err != nil {
+		return UserRecord{}, false, fmt.Errorf("identity: create account: %w", err)
+	}
+	return u, true, nil
+}
+
+var errBadPassword = &yuncan.Error{Code: yuncan.Unauthenticated, Reason: "invalid_credentials", Message: "the phone number or password is wrong"}
+
+func (s *Service) checkPassword(ctx context.Context, idx, pw string) (UserRecord, error) {
+	u, err := s.store.UserByPhoneIndex(ctx, idx)
+	if yuncan.ErrorCode(err) == yuncan.NotFound {
+		HashPassword(pw) // spend the same time as a real check: no account probing by timing
+		return UserRecord{}, errBadPassword
+	}
+	if err != nil {
+		return UserRecord{}, fmt.Errorf("identity: login: %w", err)
+	}
+	now := s.now()
+	if wait := u.LockedUntil.Sub(now); wait > 0 {
+		return UserRecord{}, &yuncan.Error{Code: yuncan.RateLimited, Reason: "login_locked", Message: "too many failed logins; the password login is locked for a while (a code login still works)", RetryAfter: wait.Round(time.Second) + time.Second}
+	}
+	if u.PasswordHash == "" || !VerifyPassword(u.PasswordHash, pw) {
+		if u.PasswordHash == "" {
+			HashPassword(pw)
+		}
+		failures := u.LoginFailures + 1
+		var until time.Time
+		if failures >= s.cfg.LockAfter {
+			d := s.cfg.LockBase << min(failures-s.cfg.LockAfter, 20)
+			until = now.Add(min(d, s.cfg.LockMax))
+		}
+		if err := s.store.SetLoginFailures(ctx, u.ID, failures, until); err != nil {
+			return UserRecord{}, fmt.Errorf("identity: login: %w", err)
+		}
+		return UserRecord{}, errBadPassword
+	}
+	if u.LoginFailures > 0 {
+		if err := s.store.SetLoginFailures(ctx, u.ID, 0, time.Time{}); err != nil {
+			return UserRecord{}, fmt.Errorf("identity: login: %w", err)
+		}
+	}
+	return u, nil
+}
+
+func (s *Service) openUser(u UserRecord) (User, error) {
+	phone, err := s.keys.Open("users.phone", u.PhoneSealed)
+	if err != nil {
+		return User{}, fmt.Errorf("identity: user %s: %w", u.ID, err)
+	}
+	return User{
+		ID: u.ID, Phone: Phone(phone), Role: u.Role, Nickname: u.Nickname, AvatarKey: u.AvatarKey,
+		Gender: u.Gender, Birthday: u.Birthday, Region: u.Region, Introduction: u.Introduction,
+		HasPassword: u.PasswordHash != "", CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
+	}, nil
+}
+
+// Auth is an authenticated caller.
+type Auth struct {
+	Session Session
+	User    User
+}
+
+// Authenticate resolves a session token. Unauthenticated when the token
+// is unknown, revoked or expired.
+func (s *Service) Authenticate(ctx context.Context, token string) (Auth, error) {
+	if token == "" {
+		return Auth{}, errUnauthenticated
+	}
+	sess, err := s.store.SessionByTokenHash(ctx, hashToken(token))
+	if yuncan.ErrorCode(err) == yuncan.NotFound {
+		return Auth{}, errUnauthenticated
+	}
+	if err != nil {
+		return Auth{}, fmt.Errorf("identity: authenticate: %w", err)
+	}
+	now := s.now()
+	if !now.Before(sess.ExpiresAt) {
+		return Auth{}, errUnauthenticated
+	}
+	// Last-seen is kept to the minute: one write a minute per session, not
+	// one per request.
+	if now.Sub(sess.LastSeenAt) > time.Minute {
+		if err := s.store.TouchSession(ctx, sess.ID, now); err != nil {
+			return Auth{}, fmt.Errorf("identity: authenticate: %w", err)
+		}
+		sess.LastSeenAt = now
+	}
+	u, err := s.user(ctx, sess.UserID)
+	if yuncan.ErrorCode(err) == yuncan.NotFound {
+		return Auth{}, errUnauthenticated
+	}
+	if err != nil {
+		return Auth{}, err
+	}
+	return Auth{Session: sess, User: u}, nil
+}
+
+var errUnauthenticated = &yuncan.Error{Code: yuncan.Unauthenticated, Message: "log in first"}
+
+func (s *Service) user(ctx context.Context, id string) (User, error) {
+	u, err := s.store.UserByID(ctx, id)
+	if err != nil {
+		return User{}, err
+	}
+	return s.openUser(u)
+}
+
+// Logout ends the session and unbinds its device, which goes back to
+// receiving pushes as an anonymous device (P04).
+func (s *Service) Logout(ctx context.Context, a Auth) error {
+	if err := s.store.DeleteSession(ctx, a.User.ID, a.Session.ID); err != nil && yuncan.ErrorCode(err) != yuncan.NotFound {
+		return fmt.Errorf("identity: logout: %w", err)
+	}
+	if a.Session.DeviceID != "" {
+		if err := s.store.BindDevice(ctx, a.Session.DeviceID, ""); err != nil && yuncan.ErrorCode(err) != yuncan.NotFound {
+			return fmt.Errorf("identity: logout: %w", err)
+		}
+	}
+	return nil
+}
+
+// UpdateProfile applies an edit to the caller's profile.
+func (s *Service) UpdateProfile(ctx context.Context, userID string, p Profile) (User, error) {
+	if err := p.Validate(s.now()); err != nil {
+		return User{}, err
+	}
+	u, err := s.store.UserByID(ctx, userID)
+	if err != nil {
+		return User{}, fmt.Errorf("identity: update profile: %w", err)
+	}
+	if p.Nickname != nil {
+		u.Nickname = *p.Nickname
+	}
+	if p.Gender != nil {
+		u.Gender = *p.Gender
+	}
+	if p.Birthday != nil {
+		u.Birthday = *p.Birthday
+	}
+	if p.Region != nil {
+		u.Region = *p.Region
+	}
+	if p.Introduction != nil {
+		u.Introduction = *p.Introduction
+	}
+	u.UpdatedAt = s.now()
+	if err := s.store.UpdateProfile(ctx, u); err != nil {
+		return User{}, fmt.Errorf("identity: update profile: %w", err)
+	}
+	return s.openUser(u)
+}
+
+// SetAvatarKey points the profile at a stored avatar image and returns the
+// previous key, which the caller deletes.
+func (s *Service) SetAvatarKey(ctx context.Context, userID, key string) (User, string, error) {
+	u, err := s.store.UserByID(ctx, userID)
+	if err != nil {
+		return User{}, "", fmt.Errorf("identity: set avatar: %w", err)
+	}
+	old := u.AvatarKey
+	u.AvatarKey = key
+	u.UpdatedAt = s.now()
+	if err := s.store.UpdateProfile(ctx, u); err != nil {
+		return User{}, "", fmt.Errorf("identity: set avatar: %w", err)
+	}
+	user, err := s.openUser(u)
+	return user, old, err
+}
+
+// User returns an account by id.
+func (s *Service) User(ctx context.Context, id string) (User, error) { return s.user(ctx, id) }
+
+// SetPassword sets or changes the caller's password. Changing one needs
+// the current password; a fresh code login counts as proof for the first.
+func (s *Service) SetPassword(ctx context.Context, userID, current, next string) error {
+	if err := CheckPasswordStrength(next); err != nil {
+		return err
+	}
+	u, err := s.store.UserByID(ctx, userID)
+	if err != nil {
+		return fmt.Errorf("identity: set password: %w", err)
+	}
+	if u.PasswordHash != "" && !VerifyPassword(u.PasswordHash, current) {
+		return yuncan.FieldError("current_password", "is wrong").WithReason("invalid_credentials")
+	}
+	if err := s.store.SetPasswordHash(ctx, userID, HashPassword(next), s.now()); err != nil {
+		return fmt.Errorf("identity: set password: %w", err)
+	}
+	return nil
+}
+
+// Sessions lists the user's sessions, newest first.
+func (s *Service) Sessions(ctx context.Context, userID string) ([]Session, error) {
+	return s.store.SessionsByUser(ctx, userID)
+}
+
+// RevokeSession ends one of the user's sessions. NotFound when the user
+// has none with that id.
+func (s *Service) RevokeSession(ctx context.Context, userID, id string) error {
+	return s.store.DeleteSession(ctx, userID, id)
+}
+
+// RevokeOtherSessions ends every session of the user but the current one.
+func (s *Service) RevokeOtherSessions(ctx context.Context, a Auth) (int, error) {
+	return s.store.DeleteSessionsExcept(ctx, a.User.ID, a.Session.ID)
+}
+
+// CreateUser creates an account from the command line (staff set-up); it
+// accepts no policy on anyone's behalf: the person does at first login.
+func (s *Service) CreateUser(ctx context.Context, phone string, role Role) (User, error) {
+	p, err := ParsePhone(phone)
+	if err != nil {
+		return User{}, err
+	}
+	if !role.Valid() {
+		return User{}, yuncan.FieldError("role", "must be admin, moderator or user")
+	}
+	idx := s.phoneIndex(p)
+	if u, err := s.store.UserByPhoneIndex(ctx, idx); err == nil {
+		if err := s.store.SetRole(ctx, u.ID, role); err != nil {
+			return User{}, err
+		}
+		u.Role = role
+		return s.openUser(u)
+	} else if yuncan.ErrorCode(err) != yuncan.NotFound {
+		return User{}, err
+	}
+	now := s.now()
+	u := UserRecord{ID: newID(), PhoneSealed: s.keys.Seal("users.phone", []byte(p)), PhoneIndex: idx, Role: role,
+		Nickname: "云寻用户" + randomDigits(6), CreatedAt: now, UpdatedAt: now}
+	if err := s.store.CreateUser(ctx, u, PolicyAcceptance{}); err != nil {
+		return User{}, fmt.Errorf("identity: create user: %w", err)
+	}
+	return s.openUser(u)
+}
+
+// Reseal re-encrypts every sealed field under the active key; run after
+// keyring.Rotate. It returns how many values changed.
+func (s *Service) Reseal(ctx context.Context) (int, error) {
+	n, after := 0, ""
+	for {
+		batch, err := s.store.UsersAfter(ctx, after, 500)
+		if err != nil {
+			return n, fmt.Errorf("identity: reseal: %w", err)
+		}
+		if len(batch) == 0 {
+			return n, nil
+		}
+		for _, u := range batch {
+			after = u.ID
+			if !s.keys.NeedsReseal(u.PhoneSealed) {
+				continue
+			}
+			pt, err := s.keys.Open("users.phone", u.PhoneSealed)
+			if err != nil {
+				return n, fmt.Errorf("identity: reseal %s: %w", u.ID, err)
+			}
+			ok, err := s.store.SetPhoneSealed(ctx, u.ID, u.PhoneSealed, s.keys.Seal("users.phone", pt))
+			if err != nil {
+				return n, fmt.Errorf("identity: reseal %s: %w", u.ID, err)
+			}
+			if ok {
+				n++
+			}
+		}
+	}
+}
+
+// ExpireRecords deletes devices unseen for the retention period, expired
+// sessions and spent codes. It is the identity area's retention job.
+func (s *Service) ExpireRecords(ctx context.Context) error {
+	now := s.now()
+	var errs []error
+	if _, err := s.store.DeleteDevicesSeenBefore(ctx, now.Add(-s.cfg.DeviceRetention)); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := s.store.DeleteSessionsExpiredBefore(ctx, now); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := s.store.DeleteCodesCreatedBefore(ctx, now.Add(-24*time.Hour)); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("identity: expire records: %w", err)
+	}
+	return nil
+}
