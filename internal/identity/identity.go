@@ -41,11 +41,17 @@ func ParsePhone(s string) (Phone, error) {
 	if s == "" {
 		return "", yuncan.FieldError("phone", "is required")
 	}
-	if len(s) > 32 {
+	if utf8.RuneCountInString(s) > 32 { // runes: full-width digits from a Chinese IME are 3 bytes each
+		return "", yuncan.FieldError("phone", "is not a phone number").WithReason("invalid_phone")
+	}
+	// libphonenumber reads letters as keypad digits ("138abcd8000" is
+	// +8613822238000) and drops extensions ("ext. 12"): either would send
+	// a code to a number the person did not type.
+	if strings.ContainsFunc(s, unicode.IsLetter) {
 		return "", yuncan.FieldError("phone", "is not a phone number").WithReason("invalid_phone")
 	}
 	n, err := phonenumbers.Parse(s, "CN")
-	if err != nil || !phonenumbers.IsValidNumber(n) {
+	if err != nil || !phonenumbers.IsValidNumber(n) || n.GetExtension() != "" {
 		return "", yuncan.FieldError("phone", "is not a valid phone number").WithReason("invalid_phone")
 	}
 	switch phonenumbers.GetNumberType(n) {

@@ -215,10 +215,11 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (LoginResult, err
 			return LoginResult{}, err
 		}
 	} else {
-		if err := s.checkCode(ctx, idx, req.Code); err != nil {
+		codeID, err := s.checkCode(ctx, idx, req.Code)
+		if err != nil {
 			return LoginResult{}, err
 		}
-		u, created, err = s.userForCodeLogin(ctx, p, idx, req)
+		u, created, err = s.userForCodeLogin(ctx, p, idx, codeID, req)
 		if err != nil {
 			return LoginResult{}, err
 		}
@@ -272,44 +273,54 @@ func shorten(s string, n int) string {
 var errBadCode = &yuncan.Error{Code: yuncan.Invalid, Reason: "code_invalid", Message: "the code is wrong or has expired; ask for a new one",
 	Fields: map[string]string{"code": "is wrong or has expired"}}
 
-func (s *Service) checkCode(ctx context.Context, idx, code string) error {
+// checkCode returns the id of the matching code, still unused: the login
+// spends it (useCode) only once nothing else can refuse it.
+func (s *Service) checkCode(ctx context.Context, idx, code string) (string, error) {
 	if len(code) != 6 || !isDigits(code) {
-		return yuncan.FieldError("code", "must be 6 digits").WithReason("code_invalid")
+		return "", yuncan.FieldError("code", "must be 6 digits").WithReason("code_invalid")
 	}
 	c, err := s.store.LatestCode(ctx, idx)
 	if yuncan.ErrorCode(err) == yuncan.NotFound {
-		return errBadCode
+		return "", errBadCode
 	}
 	if err != nil {
-		return fmt.Errorf("identity: check code: %w", err)
+		return "", fmt.Errorf("identity: check code: %w", err)
 	}
 	now := s.now()
 	switch {
 	case !c.UsedAt.IsZero():
-		return &yuncan.Error{Code: yuncan.Invalid, Reason: "code_used", Message: "this code was used already; ask for a new one", Fields: map[string]string{"code": "was used already"}}
+		return "", errCodeUsed
 	case !now.Before(c.ExpiresAt):
-		return &yuncan.Error{Code: yuncan.Invalid, Reason: "code_expired", Message: "the code has expired; ask for a new one", Fields: map[string]string{"code": "has expired"}}
+		return "", &yuncan.Error{Code: yuncan.Invalid, Reason: "code_expired", Message: "the code has expired; ask for a new one", Fields: map[string]string{"code": "has expired"}}
 	case c.Attempts >= s.cfg.CodeMaxAttempts:
-		return &yuncan.Error{Code: yuncan.RateLimited, Reason: "code_attempts_exceeded", Message: "too many wrong tries; ask for a new code",
+		return "", &yuncan.Error{Code: yuncan.RateLimited, Reason: "code_attempts_exceeded", Message: "too many wrong tries; ask for a new code",
 			RetryAfter: max(time.Second, c.CreatedAt.Add(s.cfg.CodeResendInterval).Sub(now).Round(time.Second))}
 	}
 	if subtle.ConstantTimeCompare(c.CodeMAC, s.keys.MAC("sms-code", idx, code)) != 1 {
 		n, err := s.store.AddCodeAttempt(ctx, c.ID)
 		if err != nil {
-			return fmt.Errorf("identity: check code: %w", err)
+			return "", fmt.Errorf("identity: check code: %w", err)
 		}
 		if n >= s.cfg.CodeMaxAttempts {
-			return &yuncan.Error{Code: yuncan.RateLimited, Reason: "code_attempts_exceeded", Message: "too many wrong tries; ask for a new code",
+			return "", &yuncan.Error{Code: yuncan.RateLimited, Reason: "code_attempts_exceeded", Message: "too many wrong tries; ask for a new code",
 				RetryAfter: max(time.Second, c.CreatedAt.Add(s.cfg.CodeResendInterval).Sub(now).Round(time.Second))}
 		}
-		return errBadCode
+		return "", errBadCode
 	}
-	ok, err := s.store.UseCode(ctx, c.ID, now)
+	return c.ID, nil
+}
+
+var errCodeUsed = &yuncan.Error{Code: yuncan.Invalid, Reason: "code_used", Message: "this code was used already; ask for a new one", Fields: map[string]string{"code": "was used already"}}
+
+// useCode spends a code checked by checkCode; code_used when a concurrent
+// login spent it first.
+func (s *Service) useCode(ctx context.Context, id string) error {
+	ok, err := s.store.UseCode(ctx, id, s.now())
 	if err != nil {
 		return fmt.Errorf("identity: check code: %w", err)
 	}
 	if !ok {
-		return &yuncan.Error{Code: yuncan.Invalid, Reason: "code_used", Message: "this code was used already; ask for a new one", Fields: map[string]string{"code": "was used already"}}
+		return errCodeUsed
 	}
 	return nil
 }
@@ -323,16 +334,23 @@ func isDigits(s string) bool {
 	return true
 }
 
-func (s *Service) userForCodeLogin(ctx context.Context, p Phone, idx string, req LoginRequest) (UserRecord, bool, error) {
+// userForCodeLogin spends the checked code and returns the account,
+// creating it on first login. A sign-up refused for want of a policy
+// acceptance leaves the code unspent, so the retry with the acceptance can
+// use it.
+func (s *Service) userForCodeLogin(ctx context.Context, p Phone, idx, codeID string, req LoginRequest) (UserRecord, bool, error) {
 	u, err := s.store.UserByPhoneIndex(ctx, idx)
 	if err == nil {
-		return u, false, nil
+		return u, false, s.useCode(ctx, codeID)
 	}
 	if yuncan.ErrorCode(err) != yuncan.NotFound {
 		return UserRecord{}, false, fmt.Errorf("identity: login: %w", err)
 	}
 	if req.AcceptPolicyVersion == "" {
 		return UserRecord{}, false, yuncan.FieldError("accept_policy_version", "a new account must accept the current privacy policy").WithReason("policy_acceptance_required")
+	}
+	if err := s.useCode(ctx, codeID); err != nil {
+		return UserRecord{}, false, err
 	}
 	now := s.now()
 	u = UserRecord{

@@ -167,6 +167,26 @@ func syncFile(path string) error {
 	return nil
 }
 
+// reload merges the keys in the key file into the ring and adopts the
+// file's active key; failures leave the ring as it was.
+func (k *Keyring) reload() {
+	if k.path == "" {
+		return
+	}
+	fresh, err := Load(k.path)
+	if err != nil {
+		return
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for id, raw := range fresh.raw {
+		if k.aeads[id] == nil {
+			k.add(id, raw)
+		}
+	}
+	k.active = fresh.active
+}
+
 // ActiveKeyID is the id new values are sealed under.
 func (k *Keyring) ActiveKeyID() string {
 	k.mu.RLock()
@@ -231,6 +251,14 @@ func (k *Keyring) Open(context, sealed string) ([]byte, error) {
 	k.mu.RLock()
 	aead := k.aeads[id]
 	k.mu.RUnlock()
+	if aead == nil {
+		// Another process (yuncan admin rotate-keys) may have added the
+		// key: pick up the file's keys and try once more.
+		k.reload()
+		k.mu.RLock()
+		aead = k.aeads[id]
+		k.mu.RUnlock()
+	}
 	if aead == nil {
 		return nil, fmt.Errorf("%w %q", ErrUnknownKey, id)
 	}

@@ -93,3 +93,28 @@ func TestRotate(t *testing.T) {
 		t.Error("rotation changed the blind index")
 	}
 }
+
+// A serving process picks up a key that `yuncan admin rotate-keys` added
+// to the key file after the process loaded it.
+func TestOpenPicksUpRotatedKeyFromFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keyring.json")
+	serving, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := admin.Rotate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := admin.Seal("c", []byte("v"))
+	if v, err := serving.Open("c", s); err != nil || string(v) != "v" {
+		t.Fatalf("serving ring cannot open a value under the rotated key: %v", err)
+	}
+	if serving.ActiveKeyID() != id {
+		t.Errorf("serving ring did not adopt the rotated key %s", id)
+	}
+}

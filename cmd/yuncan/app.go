@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/yuncan/yuncan/internal/consent"
+	"github.com/yuncan/yuncan/internal/identity"
+	"github.com/yuncan/yuncan/internal/keyring"
+	"github.com/yuncan/yuncan/internal/media"
+	"github.com/yuncan/yuncan/internal/notify"
+	"github.com/yuncan/yuncan/internal/sqlstore"
+)
+
+// app is the wired service: the parts every subcommand shares.
+type app struct {
+	db       *sqlstore.DB
+	keys     *keyring.Keyring
+	identity *identity.Service
+	media    media.Store
+	sms      string // provider descriptions, for the start-up log
+	email    string
+}
+
+// openApp opens the database and key file and wires the areas. It does
+// not migrate: serve and migrate do, the admin commands check.
+func openApp(ctx context.Context, c *config, getenv func(string) string) (*app, error) {
+	keyFile := getenv("YUNCAN_KEY_FILE")
+	if keyFile == "" {
+		keyFile = filepath.Join(c.Data, "keys", "keyring.json")
+	}
+	keys, err := keyring.Load(keyFile)
+	if err != nil {
+		return nil, err
+	}
+	db, err := sqlstore.Open(ctx, c.DB, c.Data)
+	if err != nil {
+		return nil, err
+	}
+	sms, smsName, err := notify.SMSFromEnv(getenv, c.Data, &http.Client{Timeout: 10 * time.Second})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	_, emailName, err := notify.EmailFromEnv(getenv, c.Data)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	policyVersion := func() string { return consent.Current().Version }
+	return &app{
+		db:       db,
+		keys:     keys,
+		identity: identity.NewService(db.Identity(), keys, sms, policyVersion, nil, identity.Config{}),
+		media:    media.NewFileStore(filepath.Join(c.Data, "media")),
+		sms:      smsName,
+		email:    emailName,
+	}, nil
+}
+
+func (a *app) close() { a.db.Close() }
+
+// migrate applies pending migrations and logs what it did.
+func (a *app) migrate(ctx context.Context, logger *slog.Logger) error {
+	n, err := a.db.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	applied, _, err := a.db.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	logger.Info("database ready", slog.String("engine", string(a.db.Dialect())), slog.Int("schema_version", applied), slog.Int("migrations_applied", n))
+	return nil
+}
+
+func (a *app) checkSchema(ctx context.Context) error {
+	if err := a.db.CheckSchema(ctx); err != nil {
+		return fmt.Errorf("%w", err)
+	}
+	return nil
+}

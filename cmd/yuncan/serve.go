@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/yuncan/yuncan/internal/jobs"
+	"github.com/yuncan/yuncan/internal/server"
+)
+
+func cmdServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	f := newFlags("serve", getenv, stderr)
+	if err := f.fs.Parse(args); err != nil {
+		return err
+	}
+	c := f.cfg
+	logger, err := c.logger(stderr)
+	if err != nil {
+		return err
+	}
+	base, err := c.baseURL()
+	if err != nil {
+		return err
+	}
+	a, err := openApp(ctx, c, getenv)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	if err := a.migrate(ctx, logger); err != nil {
+		return err
+	}
+	logger.Info("sms provider", slog.String("provider", a.sms))
+	logger.Info("email provider", slog.String("provider", a.email))
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	srv := server.New(server.Config{BaseURL: base, Version: version()}, server.Deps{
+		Logger: logger, Identity: a.identity, Media: a.media, DB: a.db, Registry: reg,
+	})
+
+	jobCtx, stopJobs := context.WithCancel(context.Background())
+	defer stopJobs()
+	waitJobs := jobs.NewRunner(logger,
+		jobs.Job{Name: "identity.expire", Every: time.Hour, Run: a.identity.ExpireRecords},
+	).Start(jobCtx)
+
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", c.Addr, err)
+	}
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	logger.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("base_url", base.String()), slog.String("version", version()))
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	err = hs.Shutdown(shutCtx)
+	stopJobs()
+	waitJobs()
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+func cmdMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	f := newFlags("migrate", getenv, stderr)
+	if err := f.fs.Parse(args); err != nil {
+		return err
+	}
+	logger, err := f.cfg.logger(stderr)
+	if err != nil {
+		return err
+	}
+	a, err := openApp(ctx, f.cfg, getenv)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	return a.migrate(ctx, logger)
+}

@@ -1,0 +1,80 @@
+// Package server is the HTTP frame: the JSON API under /api/v1, the
+// server-rendered pages under /, health and metrics. Handlers decode,
+// call one area service method and encode; the rules live in the areas.
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/yuncan/yuncan/internal/identity"
+	"github.com/yuncan/yuncan/internal/media"
+)
+
+// Config is what the HTTP frame needs to know about its deployment.
+type Config struct {
+	// BaseURL is the public address; an https base URL marks cookies
+	// Secure even when TLS ends at a proxy.
+	BaseURL *url.URL
+	Version string
+}
+
+// Pinger checks a dependency for /readyz.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Server serves the API and the pages.
+type Server struct {
+	cfg      Config
+	logger   *slog.Logger
+	identity *identity.Service
+	media    media.Store
+	db       Pinger
+	now      func() time.Time
+	metrics  *metrics
+	handler  http.Handler
+	pages    *pages
+	// apiRoutes lists the API routes, for the OpenAPI coverage test.
+	apiRoutes []route
+}
+
+// Deps are the services the server calls.
+type Deps struct {
+	Logger   *slog.Logger
+	Identity *identity.Service
+	Media    media.Store
+	DB       Pinger
+	// Registry receives the HTTP metrics; nil makes a fresh one.
+	Registry *prometheus.Registry
+	Now      func() time.Time
+}
+
+// New returns the server with every route in place.
+func New(cfg Config, d Deps) *Server {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Registry == nil {
+		d.Registry = prometheus.NewRegistry()
+	}
+	s := &Server{cfg: cfg, logger: d.Logger, identity: d.Identity, media: d.Media, db: d.DB, now: d.Now,
+		metrics: newMetrics(d.Registry), pages: mustParsePages()}
+	mux := http.NewServeMux()
+	s.routes(mux, d.Registry)
+	s.handler = s.observe(mux)
+	return s
+}
+
+// ServeHTTP makes the server an http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// secureCookies reports whether cookies must carry Secure.
+func (s *Server) secureCookies(r *http.Request) bool {
+	return r.TLS != nil || (s.cfg.BaseURL != nil && s.cfg.BaseURL.Scheme == "https")
+}
