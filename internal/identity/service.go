@@ -25,9 +25,11 @@ type Config struct {
 	CodeMaxAttempts    int           // 5 wrong tries kill a code
 	CodeResendInterval time.Duration // 60 s between codes to one number
 	CodesPerPhoneDay   int           // 10 codes a day to one number
-	CodesPerIPHour     int           // 30 codes an hour from one client IP
-	SessionTTL         time.Duration // 30 days
-	DeviceRetention    time.Duration // 180 days since last seen
+	// CodesPerIPHour is generous because mobile carriers put many people
+	// behind one address (carrier-grade NAT).
+	CodesPerIPHour  int           // 100 codes an hour from one client IP
+	SessionTTL      time.Duration // 30 days
+	DeviceRetention time.Duration // 180 days since last seen
 	// LockAfter failed password logins lock the account for LockBase,
 	// doubling with each further failure up to LockMax.
 	LockAfter int           // 5
@@ -50,7 +52,7 @@ func (c Config) withDefaults() Config {
 	defInt(&c.CodeMaxAttempts, 5)
 	def(&c.CodeResendInterval, time.Minute)
 	defInt(&c.CodesPerPhoneDay, 10)
-	defInt(&c.CodesPerIPHour, 30)
+	defInt(&c.CodesPerIPHour, 100)
 	def(&c.SessionTTL, 30*24*time.Hour)
 	def(&c.DeviceRetention, 180*24*time.Hour)
 	defInt(&c.LockAfter, 5)
