@@ -83,6 +83,11 @@ type User struct {
 	UpdatedAt    time.Time
 }
 
+// LogValue keeps the phone out of logs when a whole User is logged.
+func (u User) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("id", u.ID), slog.String("role", string(u.Role)))
+}
+
 // Profile is an edit of the profile: a nil outer pointer leaves the field
 // as it is; for optional fields, a non-nil pointer to nil clears it.
 type Profile struct {

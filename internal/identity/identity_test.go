@@ -64,8 +64,8 @@ func TestParsePhone(t *testing.T) {
 		if yuncan.ErrorCode(err) != yuncan.Invalid || yuncan.ErrorReason(err) != tc.reason {
 			t.Errorf("ParsePhone(%q) = %q, %v; want %s/%s", tc.in, got, err, yuncan.Invalid, tc.reason)
 		}
-		if got != "" {
-			t.Errorf("ParsePhone(%q) returned %q with an error", tc.in, got)
+		if err != nil && got != "" {
+			t.Errorf("ParsePhone(%q) returned %q along with its error", tc.in, got)
 		}
 	}
 }
@@ -291,6 +291,14 @@ func TestHashPassword(t *testing.T) {
 	}
 }
 
+// noTime drops the timestamp, whose digits could match a number's.
+var noTime = &slog.HandlerOptions{ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+	if a.Key == slog.TimeKey && len(groups) == 0 {
+		return slog.Attr{}
+	}
+	return a
+}}
+
 func TestPhoneLogValue(t *testing.T) {
 	t.Parallel()
 	p, err := ParsePhone("138 0013 8000")
@@ -301,8 +309,8 @@ func TestPhoneLogValue(t *testing.T) {
 		name string
 		new  func(b *bytes.Buffer) slog.Handler
 	}{
-		{"text", func(b *bytes.Buffer) slog.Handler { return slog.NewTextHandler(b, nil) }},
-		{"json", func(b *bytes.Buffer) slog.Handler { return slog.NewJSONHandler(b, nil) }},
+		{"text", func(b *bytes.Buffer) slog.Handler { return slog.NewTextHandler(b, noTime) }},
+		{"json", func(b *bytes.Buffer) slog.Handler { return slog.NewJSONHandler(b, noTime) }},
 	} {
 		var b bytes.Buffer
 		log := slog.New(h.new(&b))

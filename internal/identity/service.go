@@ -343,6 +343,17 @@ func isDigits(s string) bool {
 func (s *Service) userForCodeLogin(ctx context.Context, p Phone, idx, codeID string, req LoginRequest) (UserRecord, bool, error) {
 	u, err := s.store.UserByPhoneIndex(ctx, idx)
 	if err == nil {
+		// An account made by staff (admin create-user) has accepted no
+		// policy yet: its first login accepts it, like a sign-up.
+		if req.AcceptPolicyVersion == "" {
+			as, err := s.store.PolicyAcceptances(ctx, u.ID)
+			if err != nil {
+				return UserRecord{}, false, fmt.Errorf("identity: login: %w", err)
+			}
+			if len(as) == 0 {
+				return UserRecord{}, false, yuncan.FieldError("accept_policy_version", "accept the current privacy policy to use the account").WithReason("policy_acceptance_required")
+			}
+		}
 		return u, false, s.useCode(ctx, codeID)
 	}
 	if yuncan.ErrorCode(err) != yuncan.NotFound {
@@ -563,13 +574,25 @@ func (s *Service) Sessions(ctx context.Context, userID string) ([]Session, error
 
 // RevokeSession ends one of the user's sessions. NotFound when the user
 // has none with that id.
+// The device of a revoked session goes back to anonymous pushes (P04): a
+// lost phone stops getting the account's messages.
 func (s *Service) RevokeSession(ctx context.Context, userID, id string) error {
-	return s.store.DeleteSession(ctx, userID, id)
+	if err := s.store.DeleteSession(ctx, userID, id); err != nil {
+		return err
+	}
+	_, err := s.store.UnbindDevicesWithoutSession(ctx, userID)
+	return err
 }
 
-// RevokeOtherSessions ends every session of the user but the current one.
+// RevokeOtherSessions ends every session of the user but the current one
+// and unbinds their devices.
 func (s *Service) RevokeOtherSessions(ctx context.Context, a Auth) (int, error) {
-	return s.store.DeleteSessionsExcept(ctx, a.User.ID, a.Session.ID)
+	n, err := s.store.DeleteSessionsExcept(ctx, a.User.ID, a.Session.ID)
+	if err != nil {
+		return 0, err
+	}
+	_, err = s.store.UnbindDevicesWithoutSession(ctx, a.User.ID)
+	return n, err
 }
 
 // CreateUser creates an account from the command line (staff set-up); it
@@ -642,6 +665,9 @@ func (s *Service) ExpireRecords(ctx context.Context) error {
 		errs = append(errs, err)
 	}
 	if _, err := s.store.DeleteSessionsExpiredBefore(ctx, now); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := s.store.UnbindDevicesWithoutSession(ctx, ""); err != nil {
 		errs = append(errs, err)
 	}
 	if _, err := s.store.DeleteCodesCreatedBefore(ctx, now.Add(-24*time.Hour)); err != nil {

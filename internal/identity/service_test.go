@@ -254,7 +254,7 @@ func TestSignUpByCode(t *testing.T) {
 			t.Errorf("policy acceptances after a login that accepted = %+v; want a second, by web", as)
 		}
 
-		// The SMS carries the code and nothing stored in clear matches it.
+		// Each SMS went to the E.164 number and carries its code.
 		ms := f.messages(t)
 		if len(ms) != 3 || ms[0].To != "+8613800138000" || !strings.Contains(ms[0].Body, ms[0].Code) {
 			t.Errorf("outbox = %+v; want three messages to +8613800138000 with their codes", ms)
@@ -409,7 +409,7 @@ func TestCodeRateLimits(t *testing.T) {
 		if err := send("13800138025", "198.51.100.10"); err != nil {
 			t.Errorf("the same number from another client: %v", err)
 		}
-		f.clock.Advance(time.Hour)
+		f.clock.Advance(time.Hour + time.Nanosecond)
 		if err := send("13800138026", ip); err != nil {
 			t.Errorf("from the client an hour later: %v", err)
 		}
@@ -420,16 +420,16 @@ func TestInvalidPhone(t *testing.T) {
 	eachDB(t, identity.Config{}, func(t *testing.T, f *fixture) {
 		ctx := context.Background()
 		for _, phone := range []string{
-			"abcdefghijk",          // letters
-			"138abcd8000",          // letters that libphonenumber would read as digits
-			"12345",                // too short
-			"1380013800",           // one digit short
-			"+861012345678",        // Beijing landline: cannot receive SMS
-			"010-65529988",         // landline, national form
-			"4001234567",           // service number
-			"+44 20 7946 0958",     // London landline
-			"+999123456",           // no such country
-			"++--()",               // foreign garbage
+			"abcdefghijk",                   // letters
+			"138abcd8000",                   // letters that libphonenumber would read as digits
+			"12345",                         // too short
+			"1380013800",                    // one digit short
+			"+861012345678",                 // Beijing landline: cannot receive SMS
+			"010-65529988",                  // landline, national form
+			"4001234567",                    // service number
+			"+44 20 7946 0958",              // London landline
+			"+999123456",                    // no such country
+			"++--()",                        // foreign garbage
 			"13800138000; DROP TABLE users", // letters and garbage
 			strings.Repeat("9", 40),
 		} {
@@ -506,6 +506,9 @@ func TestPassword(t *testing.T) {
 		if err != nil || !strings.HasPrefix(stored.PasswordHash, "$argon2id$") || strings.Contains(stored.PasswordHash, pw) {
 			t.Errorf("stored password %q, %v; want an argon2id hash", stored.PasswordHash, err)
 		}
+		if stored.LoginFailures != 0 {
+			t.Errorf("failures after setting a password = %d, want 0", stored.LoginFailures)
+		}
 		// Changing it needs the current one.
 		wantErr(t, "change with a wrong current password", f.svc.SetPassword(ctx, u.ID, wrong, "Another-Pass-1"), yuncan.Invalid, "invalid_credentials")
 
@@ -516,9 +519,9 @@ func TestPassword(t *testing.T) {
 		_, err = f.svc.Login(ctx, identity.LoginRequest{Phone: "13800138031", Password: pw})
 		wantErr(t, "password login to an unknown number", err, yuncan.Unauthenticated, "invalid_credentials")
 
-		// The unset-password try above counted; four more lock the
-		// account (five in all).
-		for i := 0; i < 4; i++ {
+		// Five failures lock the password login. (The try before a
+		// password was set counted one; setting the password cleared it.)
+		for i := 0; i < 5; i++ {
 			_, err = password(wrong)
 			wantErr(t, "wrong password", err, yuncan.Unauthenticated, "invalid_credentials")
 		}
@@ -871,7 +874,8 @@ func TestReseal(t *testing.T) {
 				t.Fatal(err)
 			}
 			if !strings.HasPrefix(u.PhoneSealed, next+":") || strings.HasPrefix(u.PhoneSealed, old+":") {
-				t.Errorf("user %d sealed under %q, want %s", i, u.PhoneSealed[:strings.Index(u.PhoneSealed, ":")], next)
+				keyID, _, _ := strings.Cut(u.PhoneSealed, ":")
+				t.Errorf("user %d sealed under %q, want %s", i, keyID, next)
 			}
 			if got, err := f.svc.User(ctx, id); err != nil || string(got.Phone) != e164(t, phones[i]) {
 				t.Errorf("user %d phone after reseal = %q, %v", i, got.Phone, err)
@@ -902,8 +906,9 @@ func TestExpireRecords(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		old := f.login(t, "13800138090") // a session and a code, long ago
-		f.clock.Advance(179*day - f.svc.Config().CodeResendInterval)
+		old := f.login(t, "13800138090")            // a session and a code, long ago
+		resend := f.svc.Config().CodeResendInterval // each login first waits this long
+		f.clock.Advance(179*day - 2*resend)
 
 		// Now: the old device was last seen 181 days ago, the recent one
 		// 179 days ago. A fresh login leaves a live session and code.

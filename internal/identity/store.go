@@ -110,5 +110,8 @@ type Store interface {
 	// BindDevice sets the device's account; userID "" unbinds it.
 	BindDevice(ctx context.Context, deviceID, userID string) error
 	DevicesByUser(ctx context.Context, userID string) ([]Device, error)
+	// UnbindDevicesWithoutSession unbinds the user's devices (every
+	// user's when userID is "") that no live session is bound to.
+	UnbindDevicesWithoutSession(ctx context.Context, userID string) (int, error)
 	DeleteDevicesSeenBefore(ctx context.Context, t time.Time) (int, error)
 }

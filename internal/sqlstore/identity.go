@@ -331,3 +331,18 @@ func (s *IdentityStore) DeleteDevicesSeenBefore(ctx context.Context, t time.Time
 	}
 	return rowsAffected(res), nil
 }
+
+func (s *IdentityStore) UnbindDevicesWithoutSession(ctx context.Context, userID string) (int, error) {
+	q := `UPDATE devices SET user_id = NULL WHERE user_id IS NOT NULL
+		AND NOT EXISTS (SELECT 1 FROM sessions WHERE sessions.device_id = devices.id)`
+	args := []any{}
+	if userID != "" {
+		q += ` AND user_id = ?`
+		args = append(args, userID)
+	}
+	res, err := s.db.exec(ctx, s.db.sql, q, args...)
+	if err != nil {
+		return 0, err
+	}
+	return rowsAffected(res), nil
+}

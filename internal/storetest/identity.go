@@ -147,15 +147,15 @@ func init() {
 
 		// Only the required fields (P08): the optional ones stay nil, not
 		// pointers to "".
-		min := newUserRecord("u-min", "idx-min")
-		if err := s.CreateUser(ctx, min, identity.PolicyAcceptance{}); err != nil {
+		bare := newUserRecord("u-min", "idx-min")
+		if err := s.CreateUser(ctx, bare, identity.PolicyAcceptance{}); err != nil {
 			t.Fatal(err)
 		}
 		got, err = s.UserByID(ctx, "u-min")
 		if err != nil {
 			t.Fatal(err)
 		}
-		same(t, "UserByID of a minimal account", got, min)
+		same(t, "UserByID of a minimal account", got, bare)
 		if got.Gender != nil || got.Birthday != nil || got.Region != nil || got.Introduction != nil {
 			t.Errorf("optional fields of a minimal account = %v %v %v %v, want nil", got.Gender, got.Birthday, got.Region, got.Introduction)
 		}
