@@ -1,0 +1,221 @@
+package server
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/yuncan/yuncan/internal/consent"
+	"github.com/yuncan/yuncan/internal/identity"
+	"github.com/yuncan/yuncan/internal/keyring"
+	"github.com/yuncan/yuncan/internal/media"
+	"github.com/yuncan/yuncan/internal/notify"
+	"github.com/yuncan/yuncan/internal/storetest"
+)
+
+// pageEnv is a real server (SQLite store, keyring, SMS outbox, media
+// files) listening on a local port, for the page tests.
+type pageEnv struct {
+	t      testing.TB
+	srv    *httptest.Server
+	ids    *identity.Service
+	outbox string
+}
+
+// newPageEnv starts the server; base, when not "", is its public base URL.
+func newPageEnv(t testing.TB, base string) *pageEnv {
+	t.Helper()
+	db := storetest.Open(t, storetest.Targets(t)[0])
+	keys, err := keyring.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	outbox := filepath.Join(dir, "outbox", "sms.jsonl")
+	// A short resend interval lets one test log one number in twice.
+	ids := identity.NewService(db.Identity(), keys, notify.NewOutbox(outbox, nil),
+		func() string { return consent.Current().Version }, nil, identity.Config{CodeResendInterval: time.Millisecond})
+	cfg := Config{Version: "test"}
+	if base != "" {
+		u, err := url.Parse(base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.BaseURL = u
+	}
+	logger := slog.New(slog.NewTextHandler(pageTestLog{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	s := New(cfg, Deps{Logger: logger, Identity: ids, Media: media.NewFileStore(filepath.Join(dir, "media")), DB: db})
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	return &pageEnv{t: t, srv: srv, ids: ids, outbox: outbox}
+}
+
+// pageTestLog sends the server's warnings and errors to the test log.
+type pageTestLog struct{ t testing.TB }
+
+func (l pageTestLog) Write(p []byte) (int, error) {
+	l.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+// code returns the last code the outbox holds for phone (E.164).
+func (e *pageEnv) code(phone string) string {
+	e.t.Helper()
+	f, err := os.Open(e.outbox)
+	if err != nil {
+		e.t.Fatalf("open outbox: %v", err)
+	}
+	defer f.Close()
+	var code string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var m struct{ To, Code string }
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			e.t.Fatalf("outbox line: %v", err)
+		}
+		if m.To == phone {
+			code = m.Code
+		}
+	}
+	if code == "" {
+		e.t.Fatalf("no code for %s in the outbox", phone)
+	}
+	return code
+}
+
+// webClient is a browser stand-in: a cookie jar, and redirects left to
+// the test so that each response's cookies can be checked.
+type webClient struct {
+	t    testing.TB
+	base string
+	jar  *cookiejar.Jar
+	c    *http.Client
+	// header is added to every request.
+	header http.Header
+}
+
+func (e *pageEnv) client() *webClient {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return &webClient{t: e.t, base: e.srv.URL, jar: jar, header: http.Header{},
+		c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+// pageResp is a response with its body read.
+type pageResp struct {
+	*http.Response
+	Body string
+}
+
+func (c *webClient) do(req *http.Request) pageResp {
+	c.t.Helper()
+	for k, vs := range c.header {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+	res, err := c.c.Do(req)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	// P28: every cookie the pages set is declared with its purpose.
+	for _, ck := range res.Cookies() {
+		if _, ok := pageCookies[ck.Name]; !ok {
+			c.t.Errorf("%s %s: undeclared cookie %q", req.Method, req.URL.Path, ck.Name)
+		}
+	}
+	if res.StatusCode >= 500 {
+		c.t.Errorf("%s %s: status %d", req.Method, req.URL.Path, res.StatusCode)
+	}
+	return pageResp{Response: res, Body: string(b)}
+}
+
+func (c *webClient) get(path string) pageResp {
+	c.t.Helper()
+	req, err := http.NewRequest("GET", c.base+path, nil)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return c.do(req)
+}
+
+// post sends an urlencoded form as it is (add "csrf" to pass the check).
+func (c *webClient) post(path string, form url.Values) pageResp {
+	c.t.Helper()
+	req, err := http.NewRequest("POST", c.base+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return c.do(req)
+}
+
+// submit posts a form with the CSRF token a page would carry.
+func (c *webClient) submit(path string, form url.Values) pageResp {
+	c.t.Helper()
+	if form == nil {
+		form = url.Values{}
+	}
+	form.Set("csrf", c.cookie(csrfCookie))
+	return c.post(path, form)
+}
+
+// cookie returns the value the jar holds for name, "" when none.
+func (c *webClient) cookie(name string) string {
+	u, _ := url.Parse(c.base)
+	for _, ck := range c.jar.Cookies(u) {
+		if ck.Name == name {
+			return ck.Value
+		}
+	}
+	return ""
+}
+
+// login signs up or logs in with a code through the pages and returns
+// the response to the login post.
+func (c *webClient) login(e *pageEnv, phone string) pageResp {
+	c.t.Helper()
+	if r := c.get("/login"); r.StatusCode != http.StatusOK {
+		c.t.Fatalf("GET /login: %d", r.StatusCode)
+	}
+	if r := c.submit("/login/code", url.Values{"phone": {phone}}); r.StatusCode != http.StatusOK {
+		c.t.Fatalf("POST /login/code: %d\n%s", r.StatusCode, r.Body)
+	}
+	p, err := identity.ParsePhone(phone)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	r := c.submit("/login", url.Values{"phone": {phone}, "code": {e.code(string(p))},
+		"accept_policy_version": {consent.Current().Version}})
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") == "" || !strings.HasPrefix(r.Header.Get("Location"), "/me") {
+		c.t.Fatalf("POST /login: %d %s\n%s", r.StatusCode, r.Header.Get("Location"), r.Body)
+	}
+	return r
+}
+
+// setCookie returns the Set-Cookie of a response named name, nil if none.
+func setCookie(r pageResp, name string) *http.Cookie {
+	for _, c := range r.Cookies() {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
