@@ -20,7 +20,11 @@ func cmdAdmin(ctx context.Context, args []string, getenv func(string) string, st
 		if err := f.fs.Parse(args[1:]); err != nil {
 			return err
 		}
-		a, err := openApp(ctx, f.cfg, getenv)
+		logger, err := f.cfg.logger(stderr)
+		if err != nil {
+			return err
+		}
+		a, err := openApp(ctx, f.cfg, getenv, logger)
 		if err != nil {
 			return err
 		}
@@ -39,7 +43,11 @@ func cmdAdmin(ctx context.Context, args []string, getenv func(string) string, st
 		if err := f.fs.Parse(args[1:]); err != nil {
 			return err
 		}
-		a, err := openApp(ctx, f.cfg, getenv)
+		logger, err := f.cfg.logger(stderr)
+		if err != nil {
+			return err
+		}
+		a, err := openApp(ctx, f.cfg, getenv, logger)
 		if err != nil {
 			return err
 		}

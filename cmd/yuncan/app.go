@@ -21,6 +21,7 @@ type app struct {
 	db       *sqlstore.DB
 	keys     *keyring.Keyring
 	identity *identity.Service
+	consent  *consent.Service
 	media    media.Store
 	sms      string // provider descriptions, for the start-up log
 	email    string
@@ -28,7 +29,11 @@ type app struct {
 
 // openApp opens the database and key file and wires the areas. It does
 // not migrate: serve and migrate do, the admin commands check.
-func openApp(ctx context.Context, c *config, getenv func(string) string) (*app, error) {
+func openApp(ctx context.Context, c *config, getenv func(string) string, logger *slog.Logger) (*app, error) {
+	dm, err := consent.LoadDataMap()
+	if err != nil {
+		return nil, err
+	}
 	keyFile := getenv("YUNCAN_KEY_FILE")
 	if keyFile == "" {
 		keyFile = filepath.Join(c.Data, "keys", "keyring.json")
@@ -56,6 +61,7 @@ func openApp(ctx context.Context, c *config, getenv func(string) string) (*app, 
 		db:       db,
 		keys:     keys,
 		identity: identity.NewService(db.Identity(), keys, sms, policyVersion, nil, identity.Config{}),
+		consent:  consent.NewService(db.Consent(), dm, policyVersion, nil, logger),
 		media:    media.NewFileStore(filepath.Join(c.Data, "media")),
 		sms:      smsName,
 		email:    emailName,

@@ -31,7 +31,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	a, err := openApp(ctx, c, getenv)
+	a, err := openApp(ctx, c, getenv, logger)
 	if err != nil {
 		return err
 	}
@@ -45,13 +45,15 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv := server.New(server.Config{BaseURL: base, Version: version()}, server.Deps{
-		Logger: logger, Identity: a.identity, Media: a.media, DB: a.db, Registry: reg,
+		Logger: logger, Identity: a.identity, Consent: a.consent, Media: a.media, DB: a.db, Registry: reg,
 	})
 
 	jobCtx, stopJobs := context.WithCancel(context.Background())
 	defer stopJobs()
 	waitJobs := jobs.NewRunner(logger,
 		jobs.Job{Name: "identity.expire", Every: time.Hour, Run: a.identity.ExpireRecords},
+		// Withdrawal purges run at once; this finishes any a crash interrupted.
+		jobs.Job{Name: "consent.purges", Every: time.Minute, Run: a.consent.RunPurges},
 	).Start(jobCtx)
 
 	ln, err := net.Listen("tcp", c.Addr)
@@ -95,7 +97,7 @@ func cmdMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	a, err := openApp(ctx, f.cfg, getenv)
+	a, err := openApp(ctx, f.cfg, getenv, logger)
 	if err != nil {
 		return err
 	}

@@ -37,7 +37,19 @@ type Service struct {
 	hooks   map[Purpose][]namedHook
 
 	cache *cache
+
+	restrictions []Restriction
 }
+
+// Restriction refuses a purpose for a subject for a reason the ledger does
+// not hold: the Global Privacy Control signal, a minor's age, a policy
+// version the person has not accepted yet. It returns nil to let the gate
+// go on, or the error Require returns.
+type Restriction func(ctx context.Context, sub Subject, d *PurposeDecl) error
+
+// Restrict adds a restriction to the gate; restrictions run, in the order
+// added, before the ledger is read. Add them while wiring, before serving.
+func (s *Service) Restrict(r Restriction) { s.restrictions = append(s.restrictions, r) }
 
 // NewService returns the consent service. version returns the policy
 // version in force; now is the clock (time.Now when nil).
@@ -86,6 +98,11 @@ func (s *Service) Require(ctx context.Context, sub Subject, p Purpose) error {
 	d, err := s.decl(p)
 	if err != nil {
 		return err
+	}
+	for _, r := range s.restrictions {
+		if err := r(ctx, sub, d); err != nil {
+			return err
+		}
 	}
 	if d.Basis == BasisNecessary {
 		return nil

@@ -22,6 +22,7 @@ func (s *Server) routes(mux *http.ServeMux, reg *prometheus.Registry) {
 	// Public API.
 	api("GET", "/api/v1/openapi.json", s.handleOpenAPI())
 	api("GET", "/api/v1/privacy/policy", s.handlePolicyShow())
+	api("GET", "/api/v1/privacy/inventory", s.handleInventory())
 	api("POST", "/api/v1/auth/sms-codes", s.handleSMSCodeCreate())
 	api("POST", "/api/v1/auth/login", s.handleLogin())
 	api("POST", "/api/v1/devices", s.handleDeviceCreate())
@@ -39,6 +40,13 @@ func (s *Server) routes(mux *http.ServeMux, reg *prometheus.Registry) {
 	api("DELETE", "/api/v1/me/sessions/{id}", auth(s.handleSessionDelete()))
 	api("POST", "/api/v1/me/sessions/revoke-others", auth(s.handleSessionRevokeOthers()))
 	api("GET", "/api/v1/me/devices", auth(s.handleMyDeviceList()))
+
+	// Consents: the caller's account, or a device before login.
+	api("GET", "/api/v1/consents", s.handleConsentList())
+	api("POST", "/api/v1/consents", s.handleConsentGrantMany())
+	api("GET", "/api/v1/consents/history", s.handleConsentHistory())
+	api("PUT", "/api/v1/consents/{purpose}", s.handleConsentGrant())
+	api("DELETE", "/api/v1/consents/{purpose}", s.handleConsentWithdraw())
 	mux.Handle("/api/", s.handleNotFound())
 
 	// Operations.

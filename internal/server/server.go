@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/yuncan/yuncan/internal/consent"
 	"github.com/yuncan/yuncan/internal/identity"
 	"github.com/yuncan/yuncan/internal/media"
 )
@@ -34,6 +35,7 @@ type Server struct {
 	cfg      Config
 	logger   *slog.Logger
 	identity *identity.Service
+	consent  *consent.Service
 	media    media.Store
 	db       Pinger
 	now      func() time.Time
@@ -48,6 +50,7 @@ type Server struct {
 type Deps struct {
 	Logger   *slog.Logger
 	Identity *identity.Service
+	Consent  *consent.Service
 	Media    media.Store
 	DB       Pinger
 	// Registry receives the HTTP metrics; nil makes a fresh one.
@@ -63,7 +66,7 @@ func New(cfg Config, d Deps) *Server {
 	if d.Registry == nil {
 		d.Registry = prometheus.NewRegistry()
 	}
-	s := &Server{cfg: cfg, logger: d.Logger, identity: d.Identity, media: d.Media, db: d.DB, now: d.Now,
+	s := &Server{cfg: cfg, logger: d.Logger, identity: d.Identity, consent: d.Consent, media: d.Media, db: d.DB, now: d.Now,
 		metrics: newMetrics(d.Registry), pages: mustParsePages()}
 	mux := http.NewServeMux()
 	s.routes(mux, d.Registry)
