@@ -35,7 +35,9 @@ type Store interface {
 	// LastGrantAndWithdrawal returns when the subject last granted and
 	// last withdrew each purpose (zero when never).
 	LastTimes(ctx context.Context, s Subject) (map[Purpose][2]time.Time, error)
-	// PendingPurges returns unfinished purge tasks, oldest first.
+	// PendingPurges returns unfinished purge tasks, fewest failed attempts
+	// first and then oldest first, so tasks that keep failing cannot hold
+	// up newer withdrawals.
 	PendingPurges(ctx context.Context, limit int) ([]Purge, error)
 	// FinishPurge marks a task done.
 	FinishPurge(ctx context.Context, id string, at time.Time) error

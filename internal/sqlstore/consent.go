@@ -111,7 +111,7 @@ func (s *ConsentStore) LastTimes(ctx context.Context, sub consent.Subject) (map[
 
 func (s *ConsentStore) PendingPurges(ctx context.Context, limit int) ([]consent.Purge, error) {
 	rows, err := s.db.query(ctx, s.db.sql, `SELECT id, subject_kind, subject_id, purpose, hook, created_at, attempts
-		FROM consent_purges WHERE done_at = 0 ORDER BY created_at, id LIMIT ?`, limit)
+		FROM consent_purges WHERE done_at = 0 ORDER BY attempts, created_at, id LIMIT ?`, limit)
 	if err != nil {
 		return nil, err
 	}
