@@ -22,6 +22,8 @@ type app struct {
 	keys     *keyring.Keyring
 	identity *identity.Service
 	consent  *consent.Service
+	versions *consent.Versions
+	minors   *consent.Minors
 	media    media.Store
 	sms      string // provider descriptions, for the start-up log
 	email    string
@@ -56,13 +58,28 @@ func openApp(ctx context.Context, c *config, getenv func(string) string, logger 
 		db.Close()
 		return nil, err
 	}
-	policyVersion := func() string { return consent.Current().Version }
+	// The policy version in force comes from the database once serve has
+	// loaded it (Versions.Load); until then it is the embedded base. A
+	// sign-up accepts it, and consent events record it.
+	versions := consent.NewVersions(db.Policy(), dm, nil)
+	policyVersion := versions.CurrentVersion
+	cs := consent.NewService(db.Consent(), dm, policyVersion, nil, logger)
+	// P72, P25: what a rights-reducing version changed waits for each
+	// person's acceptance.
+	cs.Restrict(versions.RequireAccepted)
+	ids := identity.NewService(db.Identity(), keys, sms, policyVersion, nil, identity.Config{})
+	ms := media.NewFileStore(filepath.Join(c.Data, "media"))
+	// P70: the gate's rules for minors, guardian consent, and deletion of
+	// children's accounts left without it (the minors.expire job).
+	minors := consent.NewMinors(db.Minors(), db.Consent(), cs, ids, ms, keys, nil, consent.MinorsConfig{}, logger)
 	return &app{
 		db:       db,
 		keys:     keys,
-		identity: identity.NewService(db.Identity(), keys, sms, policyVersion, nil, identity.Config{}),
-		consent:  consent.NewService(db.Consent(), dm, policyVersion, nil, logger),
-		media:    media.NewFileStore(filepath.Join(c.Data, "media")),
+		identity: ids,
+		minors:   minors,
+		consent:  cs,
+		versions: versions,
+		media:    ms,
 		sms:      smsName,
 		email:    emailName,
 	}, nil

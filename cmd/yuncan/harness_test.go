@@ -202,7 +202,7 @@ func signUp(t testing.TB, inst *instance, phone string) loginOut {
 	}
 	var out loginOut
 	st := call(t, "POST", inst.URL+"/api/v1/auth/login", "", map[string]string{
-		"phone": phone, "code": outboxCode(t, inst.Data, phone), "accept_policy_version": pol.Version}, &out)
+		"phone": phone, "code": outboxCode(t, inst.Data, phone), "accept_policy_version": pol.Version, "age_band": "adult"}, &out)
 	if st != 200 || out.Token == "" {
 		t.Fatalf("login: %d %+v", st, out)
 	}

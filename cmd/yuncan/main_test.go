@@ -304,7 +304,7 @@ func trySignUp(inst *instance, phone string) (id string, ok bool) {
 		}
 	}
 	var out loginOut
-	if post("/api/v1/auth/login", map[string]string{"phone": phone, "code": code, "accept_policy_version": "2021-05-01"}, &out) != 200 {
+	if post("/api/v1/auth/login", map[string]string{"phone": phone, "code": code, "accept_policy_version": "2021-05-01", "age_band": "adult"}, &out) != 200 {
 		return "", false
 	}
 	return out.User.ID, true

@@ -39,13 +39,18 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err := a.migrate(ctx, logger); err != nil {
 		return err
 	}
+	// Seed the embedded policy and learn the published versions before
+	// the first request asks which is in force.
+	if err := a.versions.Load(ctx); err != nil {
+		return err
+	}
 	logger.Info("sms provider", slog.String("provider", a.sms))
 	logger.Info("email provider", slog.String("provider", a.email))
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv := server.New(server.Config{BaseURL: base, Version: version()}, server.Deps{
-		Logger: logger, Identity: a.identity, Consent: a.consent, Media: a.media, DB: a.db, Registry: reg,
+		Logger: logger, Identity: a.identity, Consent: a.consent, Versions: a.versions, Minors: a.minors, Media: a.media, DB: a.db, Registry: reg,
 	})
 
 	jobCtx, stopJobs := context.WithCancel(context.Background())
@@ -54,6 +59,10 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		jobs.Job{Name: "identity.expire", Every: time.Hour, Run: a.identity.ExpireRecords},
 		// Withdrawal purges run at once; this finishes any a crash interrupted.
 		jobs.Job{Name: "consent.purges", Every: time.Minute, Run: a.consent.RunPurges},
+		// P70: children under 14 left without a guardian's consent.
+		jobs.Job{Name: "minors.expire", Every: time.Hour, Run: a.minors.DeleteUnverified},
+		// Versions published by another process come into view here.
+		jobs.Job{Name: "consent.policy_versions", Every: time.Minute, Run: a.versions.Load},
 	).Start(jobCtx)
 
 	ln, err := net.Listen("tcp", c.Addr)

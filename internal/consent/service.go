@@ -127,7 +127,9 @@ func (s *Service) Granted(ctx context.Context, sub Subject, p Purpose) (bool, er
 	if err == nil {
 		return true, nil
 	}
-	if yuncan.ErrorReason(err) == "consent_required" {
+	// A restriction's refusal (a minor, a policy not yet accepted) closes
+	// the gate as a missing consent does.
+	if yuncan.ErrorCode(err) == yuncan.Forbidden {
 		return false, nil
 	}
 	return false, err
@@ -191,7 +193,21 @@ func (s *Service) Grant(ctx context.Context, sub Subject, p Purpose, ch Channel)
 	if d.Basis == BasisNecessary {
 		return yuncan.Errorf(yuncan.Invalid, "%s is needed for the basic service and covered by the policy; it needs no separate consent", p).WithReason("purpose_necessary")
 	}
+	if err := s.grantRestricted(ctx, sub, d); err != nil {
+		return err
+	}
 	return s.decide(ctx, sub, p, Grant, ch)
+}
+
+// grantRestricted refuses to record a grant of a purpose a restriction of
+// the gate refuses (a minor and advertising): nothing is written.
+func (s *Service) grantRestricted(ctx context.Context, sub Subject, d *PurposeDecl) error {
+	for _, r := range s.restrictions {
+		if err := r(ctx, sub, d); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // GrantMany grants several purposes at once. Sensitive purposes are never
@@ -210,6 +226,9 @@ func (s *Service) GrantMany(ctx context.Context, sub Subject, ps []Purpose, ch C
 		}
 		if d.Basis == BasisNecessary {
 			return yuncan.Errorf(yuncan.Invalid, "%s needs no separate consent", p).WithReason("purpose_necessary")
+		}
+		if err := s.grantRestricted(ctx, sub, d); err != nil {
+			return err
 		}
 	}
 	for _, p := range ps {

@@ -248,11 +248,11 @@ func (st Settings) consent(p Purpose) bool {
 	return false
 }
 
-// checkGrant refuses, before anything is written, a grant that Grant or
-// the gate would refuse for a reason known now: an undeclared or
-// necessary purpose, or a restriction of the gate (a minor and an
-// adults-only purpose). GPC is not one: it is a signal of this request,
-// not a refusal of the person's choice.
+// checkGrant refuses, before anything is written, a grant that Grant
+// would refuse for a reason known now: an undeclared or necessary
+// purpose, or a restriction of the gate (a minor and an adults-only
+// purpose), asked through Grant's own check. GPC is not one: it is a
+// signal of this request, not a refusal of the person's choice.
 func (s *Service) checkGrant(ctx context.Context, sub Subject, p Purpose) error {
 	d, err := s.decl(p)
 	if err != nil {
@@ -261,12 +261,7 @@ func (s *Service) checkGrant(ctx context.Context, sub Subject, p Purpose) error 
 	if d.Basis == BasisNecessary {
 		return yuncan.Errorf(yuncan.Invalid, "%s needs no separate consent", p).WithReason("purpose_necessary")
 	}
-	for _, r := range s.restrictions {
-		if err := r(ctx, sub, d); err != nil {
-			return err
-		}
-	}
-	return nil
+	return s.grantRestricted(ctx, sub, d)
 }
 
 // HasGPC reports whether ctx carries the browser's Global Privacy Control

@@ -27,6 +27,60 @@ const (
 // Valid reports whether r is a known role.
 func (r Role) Valid() bool { return r == RoleUser || r == RoleModerator || r == RoleAdmin }
 
+// AgeBand is the age group a person gave at sign-up, from a birth date or
+// an attestation (policy section 7, P70). The consent area holds the
+// rules that follow from it.
+type AgeBand string
+
+// Age bands.
+const (
+	// AgeUnknown: not attested, for accounts staff made; counts as adult.
+	AgeUnknown AgeBand = ""
+	AgeAdult   AgeBand = "adult"
+	Age14To17  AgeBand = "14_17"
+	// AgeUnder14 needs a verified guardian consent (PIPL art. 31).
+	AgeUnder14 AgeBand = "under_14"
+)
+
+// Valid reports whether b is a band a person can attest.
+func (b AgeBand) Valid() bool { return b == AgeAdult || b == Age14To17 || b == AgeUnder14 }
+
+// Minor reports whether b is under 18.
+func (b AgeBand) Minor() bool { return b == Age14To17 || b == AgeUnder14 }
+
+// chinaTime is where birthdays are counted: China keeps UTC+8 all year.
+var chinaTime = time.FixedZone("CST", 8*60*60)
+
+// AgeBandOn returns the band of a person born on birth (a date) on the day
+// now falls on in China. A birthday counts on the day itself: someone
+// born on 29 February turns a year older on 1 March in other years.
+// Invalid when birth is not YYYY-MM-DD, before 1900 or after today.
+func AgeBandOn(birth string, now time.Time) (AgeBand, error) {
+	b, err := time.Parse(time.DateOnly, birth)
+	if err != nil {
+		return "", yuncan.FieldError("birth_date", "must be a date as YYYY-MM-DD").WithReason("invalid_birth_date")
+	}
+	y, m, d := now.In(chinaTime).Date()
+	today := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	switch {
+	case b.After(today):
+		return "", yuncan.FieldError("birth_date", "is in the future").WithReason("invalid_birth_date")
+	case b.Year() < 1900:
+		return "", yuncan.FieldError("birth_date", "is before 1900").WithReason("invalid_birth_date")
+	}
+	age := y - b.Year()
+	if m < b.Month() || m == b.Month() && d < b.Day() {
+		age--
+	}
+	switch {
+	case age >= 18:
+		return AgeAdult, nil
+	case age >= 14:
+		return Age14To17, nil
+	}
+	return AgeUnder14, nil
+}
+
 // Phone is a mobile number in E.164 form. It redacts itself in logs.
 type Phone string
 
@@ -79,8 +133,13 @@ type User struct {
 	Region       *string
 	Introduction *string
 	HasPassword  bool
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// AgeBand is what the person gave at sign-up (P70).
+	AgeBand AgeBand
+	// GuardianAckAt is when a minor confirmed reading the policy with a
+	// guardian (policy 7a); zero for adults.
+	GuardianAckAt time.Time
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }
 
 // LogValue keeps the phone out of logs when a whole User is logged.

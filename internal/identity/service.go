@@ -100,9 +100,50 @@ func hashToken(tok string) []byte {
 
 func (s *Service) phoneIndex(p Phone) string { return s.keys.BlindIndex("phone", string(p)) }
 
+// CodePurpose names what a one-time code proves. A code is good only for
+// the purpose it was sent for; all purposes share one number's sending
+// limits, so no purpose can be used to flood a number.
+type CodePurpose string
+
+// Code purposes.
+const (
+	CodeLogin CodePurpose = "login"
+	// CodeGuardian proves a guardian agrees to a child's account (P70).
+	CodeGuardian CodePurpose = "guardian"
+)
+
+func (p CodePurpose) valid() bool { return p == CodeLogin || p == CodeGuardian }
+
+// codeMAC is what is stored of a code: a keyed MAC bound to the number
+// and the purpose. Login codes keep the form they had before purposes.
+func (s *Service) codeMAC(purpose CodePurpose, idx, code string) []byte {
+	if purpose == CodeLogin {
+		return s.keys.MAC("sms-code", idx, code)
+	}
+	return s.keys.MAC("sms-code:"+string(purpose), idx, code)
+}
+
+// codeText is the SMS that carries a code.
+func (s *Service) codeText(purpose CodePurpose, code string) string {
+	mins := int(s.cfg.CodeTTL.Minutes())
+	if purpose == CodeGuardian {
+		return fmt.Sprintf("【云寻】一名未满 14 周岁的用户请您作为监护人同意其使用云寻。如您同意，请将验证码 %s 告诉孩子，%d 分钟内有效；如不同意请忽略。Yuncan: a child asks your consent as guardian; code %s.", code, mins, code)
+	}
+	return fmt.Sprintf("【云寻】您的验证码是 %s，%d 分钟内有效。请勿告诉他人。Your Yuncan code is %s.", code, mins, code)
+}
+
 // SendCode sends a one-time login code to phone. clientIP limits how many
 // codes one client may ask for; it is stored only as a keyed index.
 func (s *Service) SendCode(ctx context.Context, phone, clientIP string) error {
+	return s.SendCodeFor(ctx, CodeLogin, phone, clientIP)
+}
+
+// SendCodeFor sends a one-time code for purpose to phone, under the same
+// rules and limits as login codes; CheckCodeFor checks it.
+func (s *Service) SendCodeFor(ctx context.Context, purpose CodePurpose, phone, clientIP string) error {
+	if !purpose.valid() {
+		return fmt.Errorf("identity: send code: unknown purpose %q", purpose)
+	}
 	p, err := ParsePhone(phone)
 	if err != nil {
 		return err
@@ -135,21 +176,35 @@ func (s *Service) SendCode(ctx context.Context, phone, clientIP string) error {
 
 	code := randomDigits(6)
 	rec := CodeRecord{
-		ID: newID(), PhoneIndex: idx, IPIndex: ipIdx, CodeMAC: s.keys.MAC("sms-code", idx, code),
+		ID: newID(), PhoneIndex: idx, IPIndex: ipIdx, CodeMAC: s.codeMAC(purpose, idx, code),
 		CreatedAt: now, ExpiresAt: now.Add(s.cfg.CodeTTL),
 	}
 	if err := s.store.CreateCode(ctx, rec); err != nil {
 		return fmt.Errorf("identity: send code: %w", err)
 	}
-	msg := notify.Message{
-		To:   string(p),
-		Body: fmt.Sprintf("【云寻】您的验证码是 %s，%d 分钟内有效。请勿告诉他人。Your Yuncan code is %s.", code, int(s.cfg.CodeTTL.Minutes()), code),
-		Code: code,
-	}
+	msg := notify.Message{To: string(p), Body: s.codeText(purpose, code), Code: code}
 	if err := s.sms.Send(ctx, msg); err != nil {
 		return &yuncan.Error{Code: yuncan.Unavailable, Reason: "sms_unavailable", Message: "the code could not be sent; try again later", Err: err}
 	}
 	return nil
+}
+
+// CheckCodeFor checks a code SendCodeFor sent to phone for purpose and
+// spends it: the same errors as a login's code check (code_invalid,
+// code_expired, code_used, code_attempts_exceeded).
+func (s *Service) CheckCodeFor(ctx context.Context, purpose CodePurpose, phone, code string) error {
+	if !purpose.valid() || purpose == CodeLogin {
+		return fmt.Errorf("identity: check code: purpose %q is not checked here", purpose)
+	}
+	p, err := ParsePhone(phone)
+	if err != nil {
+		return err
+	}
+	id, err := s.checkCode(ctx, purpose, s.phoneIndex(p), code)
+	if err != nil {
+		return err
+	}
+	return s.useCode(ctx, id)
 }
 
 func rateLimited(msg string, wait time.Duration) error {
@@ -176,6 +231,12 @@ type LoginRequest struct {
 	UserAgent           string
 	// DeviceToken binds the device to the account on success, when set.
 	DeviceToken string
+	// A new account gives a birth date (YYYY-MM-DD) or an age band, and a
+	// minor the guardian's acknowledgement of the policy (P70). Logins of
+	// existing accounts ignore them.
+	BirthDate            string
+	AgeBand              string
+	GuardianAcknowledged bool
 }
 
 // LoginResult is a successful login.
@@ -217,7 +278,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (LoginResult, err
 			return LoginResult{}, err
 		}
 	} else {
-		codeID, err := s.checkCode(ctx, idx, req.Code)
+		codeID, err := s.checkCode(ctx, CodeLogin, idx, req.Code)
 		if err != nil {
 			return LoginResult{}, err
 		}
@@ -277,7 +338,7 @@ var errBadCode = &yuncan.Error{Code: yuncan.Invalid, Reason: "code_invalid", Mes
 
 // checkCode returns the id of the matching code, still unused: the login
 // spends it (useCode) only once nothing else can refuse it.
-func (s *Service) checkCode(ctx context.Context, idx, code string) (string, error) {
+func (s *Service) checkCode(ctx context.Context, purpose CodePurpose, idx, code string) (string, error) {
 	if len(code) != 6 || !isDigits(code) {
 		return "", yuncan.FieldError("code", "must be 6 digits").WithReason("code_invalid")
 	}
@@ -298,7 +359,7 @@ func (s *Service) checkCode(ctx context.Context, idx, code string) (string, erro
 		return "", &yuncan.Error{Code: yuncan.RateLimited, Reason: "code_attempts_exceeded", Message: "too many wrong tries; ask for a new code",
 			RetryAfter: max(time.Second, c.CreatedAt.Add(s.cfg.CodeResendInterval).Sub(now).Round(time.Second))}
 	}
-	if subtle.ConstantTimeCompare(c.CodeMAC, s.keys.MAC("sms-code", idx, code)) != 1 {
+	if subtle.ConstantTimeCompare(c.CodeMAC, s.codeMAC(purpose, idx, code)) != 1 {
 		n, err := s.store.AddCodeAttempt(ctx, c.ID)
 		if err != nil {
 			return "", fmt.Errorf("identity: check code: %w", err)
@@ -362,13 +423,20 @@ func (s *Service) userForCodeLogin(ctx context.Context, p Phone, idx, codeID str
 	if req.AcceptPolicyVersion == "" {
 		return UserRecord{}, false, yuncan.FieldError("accept_policy_version", "a new account must accept the current privacy policy").WithReason("policy_acceptance_required")
 	}
+	band, err := s.signUpAge(req)
+	if err != nil {
+		return UserRecord{}, false, err
+	}
 	if err := s.useCode(ctx, codeID); err != nil {
 		return UserRecord{}, false, err
 	}
 	now := s.now()
 	u = UserRecord{
 		ID: newID(), PhoneSealed: s.keys.Seal("users.phone", []byte(p)), PhoneIndex: idx, Role: RoleUser,
-		Nickname: "云寻用户" + randomDigits(6), CreatedAt: now, UpdatedAt: now,
+		Nickname: "云寻用户" + randomDigits(6), AgeBand: band, CreatedAt: now, UpdatedAt: now,
+	}
+	if band.Minor() {
+		u.GuardianAckAt = now
 	}
 	err = s.store.CreateUser(ctx, u, PolicyAcceptance{UserID: u.ID, Version: req.AcceptPolicyVersion, Channel: channel(req.Channel), AcceptedAt: now})
 	if yuncan.ErrorCode(err) == yuncan.Conflict {
@@ -380,6 +448,34 @@ func (s *Service) userForCodeLogin(ctx context.Context, p Phone, idx, codeID str
 		return UserRecord{}, false, fmt.Errorf("identity: create account: %w", err)
 	}
 	return u, true, nil
+}
+
+// signUpAge returns the age band a new account gives (P70): from a birth
+// date, counted on the service clock's date, or as attested. A minor must
+// confirm reading the policy with a guardian (policy 7a).
+func (s *Service) signUpAge(req LoginRequest) (AgeBand, error) {
+	band := AgeBand(req.AgeBand)
+	switch {
+	case req.BirthDate != "" && req.AgeBand != "":
+		return "", yuncan.Errorf(yuncan.Invalid, "give either birth_date or age_band, not both").WithField("age_band", "give either birth_date or age_band")
+	case req.BirthDate != "":
+		var err error
+		if band, err = AgeBandOn(req.BirthDate, s.now()); err != nil {
+			return "", err
+		}
+	case req.AgeBand == "":
+		return "", &yuncan.Error{Code: yuncan.Invalid, Reason: "age_required",
+			Message: "a new account must give a birth date (birth_date) or an age band (age_band)",
+			Fields:  map[string]string{"age_band": "give a birth date or an age band"}}
+	case !band.Valid():
+		return "", yuncan.FieldError("age_band", "must be adult, 14_17 or under_14")
+	}
+	if band.Minor() && !req.GuardianAcknowledged {
+		return "", &yuncan.Error{Code: yuncan.Invalid, Reason: "guardian_acknowledgement_required",
+			Message: "a person under 18 reads and accepts the privacy policy together with a parent or guardian; confirm that you did",
+			Fields:  map[string]string{"guardian_acknowledged": "confirm that a guardian read the policy with you"}}
+	}
+	return band, nil
 }
 
 var errBadPassword = &yuncan.Error{Code: yuncan.Unauthenticated, Reason: "invalid_credentials", Message: "the phone number or password is wrong"}
@@ -428,7 +524,8 @@ func (s *Service) openUser(u UserRecord) (User, error) {
 	return User{
 		ID: u.ID, Phone: Phone(phone), Role: u.Role, Nickname: u.Nickname, AvatarKey: u.AvatarKey,
 		Gender: u.Gender, Birthday: u.Birthday, Region: u.Region, Introduction: u.Introduction,
-		HasPassword: u.PasswordHash != "", CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
+		HasPassword: u.PasswordHash != "", AgeBand: u.AgeBand, GuardianAckAt: u.GuardianAckAt,
+		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
 	}, nil
 }
 
@@ -547,6 +644,20 @@ func (s *Service) SetAvatarKey(ctx context.Context, userID, key string) (User, s
 
 // User returns an account by id.
 func (s *Service) User(ctx context.Context, id string) (User, error) { return s.user(ctx, id) }
+
+// DeleteUser deletes an account with its sessions and policy acceptances;
+// its devices go back to anonymous. What other areas keep about it (the
+// avatar file, the consent ledger) is the caller's to delete. NotFound
+// when there is no such account.
+func (s *Service) DeleteUser(ctx context.Context, id string) error {
+	if err := s.store.DeleteUser(ctx, id); err != nil {
+		if yuncan.ErrorCode(err) == yuncan.NotFound {
+			return err
+		}
+		return fmt.Errorf("identity: delete user %s: %w", id, err)
+	}
+	return nil
+}
 
 // SetPassword sets or changes the caller's password. Changing one needs
 // the current password; a fresh code login counts as proof for the first.

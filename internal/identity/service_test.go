@@ -145,7 +145,7 @@ func (f *fixture) sendCode(t *testing.T, phone string) string {
 // number has no account), first waiting out the resend interval.
 func (f *fixture) login(t *testing.T, phone string) identity.LoginResult {
 	t.Helper()
-	return f.loginWith(t, identity.LoginRequest{Phone: phone, AcceptPolicyVersion: policy, Channel: "app"})
+	return f.loginWith(t, identity.LoginRequest{Phone: phone, AcceptPolicyVersion: policy, AgeBand: "adult", Channel: "app"})
 }
 
 func (f *fixture) loginWith(t *testing.T, req identity.LoginRequest) identity.LoginResult {
@@ -249,7 +249,7 @@ func TestSignUpByCode(t *testing.T) {
 			t.Errorf("second login: created %v, user %s, same token %v; want the same account, a new session", again.Created, again.User.ID, again.Token == res.Token)
 		}
 		// Accepting a version again on login records it again.
-		f.loginWith(t, identity.LoginRequest{Phone: "13800138000", AcceptPolicyVersion: policy, Channel: "web"})
+		f.loginWith(t, identity.LoginRequest{Phone: "13800138000", AcceptPolicyVersion: policy, AgeBand: "adult", Channel: "web"})
 		if as, _ := f.store.PolicyAcceptances(ctx, u.ID); len(as) != 2 || as[1].Channel != "web" {
 			t.Errorf("policy acceptances after a login that accepted = %+v; want a second, by web", as)
 		}
@@ -283,7 +283,7 @@ func TestSignUpNeedsPolicy(t *testing.T) {
 		}
 		// A refusal changes nothing: the same code still signs up once
 		// the policy is accepted.
-		res, err := f.svc.Login(ctx, identity.LoginRequest{Phone: phone, Code: code, AcceptPolicyVersion: policy})
+		res, err := f.svc.Login(ctx, identity.LoginRequest{Phone: phone, Code: code, AcceptPolicyVersion: policy, AgeBand: "adult"})
 		if err != nil || !res.Created {
 			t.Fatalf("sign-up with the same code after accepting: %v", err)
 		}
@@ -302,7 +302,7 @@ func TestCodeRules(t *testing.T) {
 	eachDB(t, identity.Config{}, func(t *testing.T, f *fixture) {
 		ctx := context.Background()
 		login := func(phone, code string) error {
-			_, err := f.svc.Login(ctx, identity.LoginRequest{Phone: phone, Code: code, AcceptPolicyVersion: policy})
+			_, err := f.svc.Login(ctx, identity.LoginRequest{Phone: phone, Code: code, AcceptPolicyVersion: policy, AgeBand: "adult"})
 			return err
 		}
 		const a, b, c = "13800138010", "13800138011", "13800138012"
@@ -633,7 +633,7 @@ func TestLogoutUnbindsDevice(t *testing.T) {
 
 		// Login binds it to the account.
 		const phone = "13800138050"
-		res := f.loginWith(t, identity.LoginRequest{Phone: phone, AcceptPolicyVersion: policy, DeviceToken: devToken})
+		res := f.loginWith(t, identity.LoginRequest{Phone: phone, AcceptPolicyVersion: policy, AgeBand: "adult", DeviceToken: devToken})
 		if res.Session.DeviceID != dev.ID {
 			t.Errorf("session device %q, want %s", res.Session.DeviceID, dev.ID)
 		}
@@ -678,7 +678,7 @@ func TestSessions(t *testing.T) {
 	eachDB(t, identity.Config{}, func(t *testing.T, f *fixture) {
 		ctx := context.Background()
 		const phone = "13800138060"
-		r1 := f.loginWith(t, identity.LoginRequest{Phone: phone, AcceptPolicyVersion: policy, Kind: identity.SessionApp, UserAgent: "Yuncan/1.0 Android"})
+		r1 := f.loginWith(t, identity.LoginRequest{Phone: phone, AcceptPolicyVersion: policy, AgeBand: "adult", Kind: identity.SessionApp, UserAgent: "Yuncan/1.0 Android"})
 		r2 := f.loginWith(t, identity.LoginRequest{Phone: phone, Kind: identity.SessionWeb, UserAgent: "Mozilla/5.0 " + strings.Repeat("x", 300)})
 		r3 := f.loginWith(t, identity.LoginRequest{Phone: phone})
 		other := f.login(t, "13800138061")

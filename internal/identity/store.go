@@ -21,6 +21,8 @@ type UserRecord struct {
 	PasswordHash  string // argon2id PHC string, "" when none
 	LoginFailures int
 	LockedUntil   time.Time // zero when not locked
+	AgeBand       AgeBand   // set at sign-up, never changed
+	GuardianAckAt time.Time // zero when none
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
 }
@@ -72,6 +74,10 @@ type Store interface {
 	SetPasswordHash(ctx context.Context, userID, hash string, at time.Time) error
 	SetLoginFailures(ctx context.Context, userID string, failures int, lockedUntil time.Time) error
 	SetRole(ctx context.Context, userID string, role Role) error
+	// DeleteUser deletes an account; its sessions, policy acceptances and
+	// other rows that reference it go with it, its devices are unbound.
+	// NotFound when there is none.
+	DeleteUser(ctx context.Context, id string) error
 	// UsersAfter lists accounts ordered by id, after the given id, for
 	// batch jobs such as re-encryption.
 	UsersAfter(ctx context.Context, afterID string, limit int) ([]UserRecord, error)

@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/yuncan/yuncan/internal/consent"
 	"github.com/yuncan/yuncan/internal/identity"
 )
 
@@ -17,7 +16,7 @@ type policyResponse struct {
 // handlePolicyShow serves the current privacy policy (no login; P68).
 func (s *Server) handlePolicyShow() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := consent.Current()
+		p := s.currentPolicy()
 		encode(w, http.StatusOK, policyResponse{Version: p.Version, Effective: p.Effective.Format(time.DateOnly), Text: p.Text})
 	})
 }
@@ -47,6 +46,11 @@ type loginRequest struct {
 	Code                string `json:"code"`
 	Password            string `json:"password"`
 	AcceptPolicyVersion string `json:"accept_policy_version"`
+	// A new account gives birth_date (YYYY-MM-DD) or age_band (adult,
+	// 14_17, under_14); a minor also guardian_acknowledged (P70).
+	BirthDate            string `json:"birth_date"`
+	AgeBand              string `json:"age_band"`
+	GuardianAcknowledged bool   `json:"guardian_acknowledged"`
 }
 
 type loginResponse struct {
@@ -67,6 +71,7 @@ func (s *Server) handleLogin() http.Handler {
 		res, err := s.identity.Login(r.Context(), identity.LoginRequest{
 			Phone: req.Phone, Code: req.Code, Password: req.Password, AcceptPolicyVersion: req.AcceptPolicyVersion,
 			Channel: "app", Kind: identity.SessionApp, UserAgent: r.UserAgent(), DeviceToken: r.Header.Get(deviceHeader),
+			BirthDate: req.BirthDate, AgeBand: req.AgeBand, GuardianAcknowledged: req.GuardianAcknowledged,
 		})
 		if err != nil {
 			s.writeError(w, r, err)

@@ -34,6 +34,13 @@ func (s *Server) withSubject(next func(w http.ResponseWriter, r *http.Request, s
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sub, err := s.subjectOf(r)
 		if err != nil {
+			if yuncan.ErrorCode(err) == yuncan.Unauthenticated {
+				challenge := `Bearer realm="yuncan"`
+				if _, ok := bearer(r); ok {
+					challenge += `, error="invalid_token"`
+				}
+				w.Header().Set("WWW-Authenticate", challenge)
+			}
 			s.writeError(w, r, err)
 			return
 		}

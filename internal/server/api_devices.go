@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/yuncan/yuncan"
 	"github.com/yuncan/yuncan/internal/identity"
 )
 
@@ -52,6 +53,9 @@ func (s *Server) handleDeviceCreate() http.Handler {
 		if tok, ok := bearer(r); ok {
 			a, err := s.identity.Authenticate(r.Context(), tok)
 			if err != nil {
+				if yuncan.ErrorCode(err) == yuncan.Unauthenticated {
+					w.Header().Set("WWW-Authenticate", `Bearer realm="yuncan", error="invalid_token"`)
+				}
 				s.writeError(w, r, err)
 				return
 			}

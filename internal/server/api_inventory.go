@@ -97,6 +97,6 @@ func nonNil(s []string) []string {
 // retention, every third party, cookie and legal exemption.
 func (s *Server) handleInventory() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		encode(w, http.StatusOK, inventory(s.consent.DataMap(), consent.Current().Version, apiLang(r)))
+		encode(w, http.StatusOK, inventory(s.consent.DataMap(), s.currentPolicy().Version, apiLang(r)))
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/yuncan/yuncan"
 	"github.com/yuncan/yuncan/internal/identity"
 	"github.com/yuncan/yuncan/internal/media"
 )
@@ -91,7 +92,7 @@ func (p profilePatch) edit() (identity.Profile, error) {
 	var e identity.Profile
 	if p.Nickname.Set {
 		if p.Nickname.Value == nil {
-			return e, &fieldError{"nickname", "is required and cannot be cleared"}
+			return e, yuncan.FieldError("nickname", "is required and cannot be cleared")
 		}
 		e.Nickname = p.Nickname.Value
 	}
@@ -104,7 +105,10 @@ func (p profilePatch) edit() (identity.Profile, error) {
 // it the avatar.
 func (s *Server) handleAvatarUpdate() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body := io.Reader(http.MaxBytesReader(w, r.Body, media.AvatarOptions.MaxBytes+1))
+		// The limit covers a multipart form's other parts and boundaries
+		// too; Sanitize holds the image itself to AvatarOptions.MaxBytes.
+		r.Body = http.MaxBytesReader(w, r.Body, media.AvatarOptions.MaxBytes+maxJSONBody)
+		body := io.Reader(r.Body)
 		if mr, err := r.MultipartReader(); err == nil {
 			part, err := firstFilePart(mr, "avatar")
 			if err != nil {

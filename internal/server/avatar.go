@@ -17,7 +17,7 @@ import (
 // setAvatar sanitises an uploaded image, stores it and points the profile
 // at it; the previous image is deleted. The API and the pages share it.
 func (s *Server) setAvatar(r *http.Request, userID string, body io.Reader) (identity.User, error) {
-	img, err := media.Sanitize(body, media.AvatarOptions)
+	img, err := media.Sanitize(uploadReader{body}, media.AvatarOptions)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -46,12 +46,33 @@ func (s *Server) setAvatar(r *http.Request, userID string, body io.Reader) (iden
 	return u, nil
 }
 
+// uploadReader makes an error reading the upload (a multipart body cut
+// short, a broken connection) the client's fault, 400, instead of an
+// internal error; a body over its limit stays a *http.MaxBytesError.
+type uploadReader struct{ r io.Reader }
+
+func (u uploadReader) Read(p []byte) (int, error) {
+	n, err := u.r.Read(p)
+	if err != nil && err != io.EOF {
+		var mbe *http.MaxBytesError
+		var ye *yuncan.Error
+		if !errors.As(err, &mbe) && !errors.As(err, &ye) {
+			err = &yuncan.Error{Code: yuncan.Invalid, Reason: "upload_incomplete", Message: "the upload was cut short or is malformed; send it again", Err: err}
+		}
+	}
+	return n, err
+}
+
 // firstFilePart returns the multipart part named name.
 func firstFilePart(mr *multipart.Reader, name string) (io.Reader, error) {
 	for {
 		p, err := mr.NextPart()
 		if err == io.EOF {
 			return nil, yuncan.FieldError(name, "is missing from the form")
+		}
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, yuncan.Errorf(yuncan.TooLarge, "the image is larger than the limit").WithReason("image_too_large")
 		}
 		if err != nil {
 			return nil, yuncan.Errorf(yuncan.Invalid, "the multipart body is malformed").WithReason("malformed_multipart")

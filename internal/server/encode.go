@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -18,23 +19,25 @@ import (
 // maxJSONBody bounds every JSON request body.
 const maxJSONBody = 64 << 10
 
-// decode reads one JSON object into v: the content type must be JSON, the
-// body at most maxJSONBody, unknown fields and trailing data are refused,
-// and type errors name the field. Errors are *yuncan.Error.
+// decode reads one JSON object of at most maxJSONBody bytes into v; see
+// decodeLimit.
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || mt != "application/json" {
-			return yuncan.Errorf(yuncan.UnsupportedMedia, "send the body as application/json")
-		}
-	} else {
+	return decodeLimit(w, r, v, maxJSONBody)
+}
+
+// decodeLimit reads one JSON object into v: the content type must be
+// JSON, the body at most limit bytes, unknown fields and trailing data are
+// refused, and type errors name the field. Errors are *yuncan.Error.
+func decodeLimit(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/json" {
 		return yuncan.Errorf(yuncan.UnsupportedMedia, "send the body as application/json")
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return yuncan.Errorf(yuncan.TooLarge, "the body is larger than %d bytes", maxJSONBody)
+			return yuncan.Errorf(yuncan.TooLarge, "the body is larger than %d bytes", limit)
 		}
 		return yuncan.Errorf(yuncan.Invalid, "the body could not be read")
 	}
@@ -56,6 +59,37 @@ func decodeJSON(body []byte, v any) error {
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return yuncan.Errorf(yuncan.Invalid, "the body holds data after the JSON object").WithReason("malformed_json")
+	}
+	return exactFieldNames(body, v)
+}
+
+// exactFieldNames refuses top-level keys that encoding/json matched to a
+// field only case-insensitively ({"NICKNAME": ...}): the API's field
+// names are exact.
+func exactFieldNames(body []byte, v any) error {
+	t := reflect.TypeOf(v)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return nil
+	}
+	var keys map[string]json.RawMessage
+	if json.Unmarshal(body, &keys) != nil {
+		return nil // not an object: the decoder has judged it already
+	}
+	names := make(map[string]bool, t.NumField())
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if name == "" {
+			name = t.Field(i).Name
+		}
+		names[name] = true
+	}
+	for k := range keys {
+		if !names[k] {
+			return yuncan.FieldError(k, "is not a known field").WithReason("unknown_field")
+		}
 	}
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/yuncan/yuncan"
-	"github.com/yuncan/yuncan/internal/consent"
 	"github.com/yuncan/yuncan/internal/identity"
 )
 
@@ -55,7 +54,7 @@ func policyParagraphs(text string) []policyParagraph {
 // date, without login (P68).
 func (s *Server) pagePrivacy() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := consent.Current()
+		p := s.currentPolicy()
 		v := &privacyView{pageBase: s.newBase(w, r, "privacy.title"), Version: p.Version,
 			Effective: p.Effective.Format(time.DateOnly), Paragraphs: policyParagraphs(p.Text)}
 		s.render(w, r, http.StatusOK, "privacy", v)
@@ -74,6 +73,12 @@ type loginView struct {
 	PolicyVersion string
 	// Accepted keeps the policy box ticked when the form comes back.
 	Accepted bool
+	// AgeBand and GuardianAck keep the sign-up's age answers (P70).
+	AgeBand     string
+	GuardianAck bool
+	// GuardianDays is how long a child under 14 has for a guardian's
+	// consent.
+	GuardianDays int
 }
 
 // CodeErr returns the errors of the code form.
@@ -94,7 +99,8 @@ func (v *loginView) PasswordErr() formErrors {
 
 func (s *Server) newLoginView(w http.ResponseWriter, r *http.Request) *loginView {
 	return &loginView{pageBase: s.newBase(w, r, "login.title"), Form: "code",
-		CodeMinutes: int(s.identity.Config().CodeTTL.Minutes()), PolicyVersion: consent.Current().Version}
+		CodeMinutes: int(s.identity.Config().CodeTTL.Minutes()), PolicyVersion: s.currentPolicy().Version,
+		GuardianDays: int(s.minors.Config().GuardianDeadline.Hours() / 24)}
 }
 
 // pageLoginShow shows the login form; a logged-in visitor goes to /me.
@@ -116,6 +122,7 @@ func (s *Server) pageLoginCode() http.Handler {
 		v := s.newLoginView(w, r)
 		v.Phone = strings.TrimSpace(r.PostForm.Get("phone"))
 		v.Accepted = r.PostForm.Get("accept_policy_version") != ""
+		v.AgeBand, v.GuardianAck = r.PostForm.Get("age_band"), r.PostForm.Get("guardian_acknowledged") != ""
 		if err := s.identity.SendCode(r.Context(), v.Phone, clientIP(r)); err != nil {
 			v.Err = s.formErr(r, v.Lang, err)
 			s.render(w, r, v.Err.Status, "login", v)
@@ -139,11 +146,13 @@ func (s *Server) pageLogin() http.Handler {
 			form, req.Password = "password", f.Get("password")
 		} else {
 			req.Code, req.AcceptPolicyVersion = strings.TrimSpace(f.Get("code")), f.Get("accept_policy_version")
+			req.AgeBand, req.GuardianAcknowledged = f.Get("age_band"), f.Get("guardian_acknowledged") != ""
 		}
 		res, err := s.identity.Login(r.Context(), req)
 		if err != nil {
 			v := s.newLoginView(w, r)
 			v.Phone, v.Form, v.Accepted = req.Phone, form, req.AcceptPolicyVersion != ""
+			v.AgeBand, v.GuardianAck = req.AgeBand, req.GuardianAcknowledged
 			v.CodeSent = form == "code" // the person has a code in hand; keep the code field first
 			v.Err = s.formErr(r, v.Lang, err)
 			s.render(w, r, v.Err.Status, "login", v)

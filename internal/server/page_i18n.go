@@ -158,6 +158,15 @@ var messages = map[string][2]string{
 	"sessions.none_other":    {"没有其他登录设备。", "There are no other sessions."},
 	"sessions.time_zone":     {"时间为北京时间（UTC+8）。", "Times are China Standard Time (UTC+8)."},
 
+	// The age question of a sign-up (policy section 7, P70).
+	"login.age":          {"年龄（注册新账号时必填）", "Age (required for a new account)"},
+	"login.age.choose":   {"请选择", "Choose"},
+	"login.age.adult":    {"18 周岁及以上", "18 or older"},
+	"login.age.14_17":    {"14 至 17 周岁", "14 to 17"},
+	"login.age.under_14": {"未满 14 周岁", "Under 14"},
+	"login.age.hint":     {"未满 18 周岁的用户请在父母或其他监护人陪同下阅读并同意隐私政策。未满 14 周岁的用户还需监护人通过短信验证码同意，%d 天内未同意的账号及其信息将被删除。", "If you are under 18, read and accept the privacy policy together with a parent or guardian. Under 14, a guardian must also agree with a code sent by SMS; an account without that agreement within %d days is deleted with its information."},
+	"login.guardian_ack": {"我未满 18 周岁，已在父母或其他监护人陪同下阅读并同意隐私政策。", "I am under 18 and read and accepted the privacy policy together with a parent or guardian."},
+
 	"flash.profile":         {"资料已保存。", "Your profile is saved."},
 	"flash.avatar":          {"头像已更新。", "Your avatar is updated."},
 	"flash.avatar_removed":  {"头像已删除。", "Your avatar is removed."},
@@ -200,6 +209,10 @@ var messages = map[string][2]string{
 	"reason.image_too_many_pixels":      {"图片像素太多。", "The image has too many pixels."},
 	"reason.image_corrupt":              {"图片已损坏或不完整。", "The image is damaged or incomplete."},
 	"reason.unsupported_image_type":     {"请上传 JPEG、PNG、GIF 或 WebP 图片。", "Upload a JPEG, PNG, GIF or WebP image."},
+
+	// The age question of a sign-up (P70).
+	"reason.age_required":                      {"注册新账号需要选择年龄。", "A new account must give its age."},
+	"reason.guardian_acknowledgement_required": {"未满 18 周岁的用户需确认已在监护人陪同下阅读并同意隐私政策。", "If you are under 18, confirm that you read the policy together with a parent or guardian."},
 }
 
 // problemsZH translates the per-field problems the services report (in
@@ -216,6 +229,9 @@ var problemsZH = map[string]string{
 	"give either a code or a password":                     "请输入验证码",
 	"a new account must accept the current privacy policy": "注册新账号需要同意隐私政策",
 	"is not the current policy version":                    "不是当前的政策版本，请刷新页面",
+	"give a birth date or an age band":                     "请选择年龄",
+	"must be adult, 14_17 or under_14":                     "请选择年龄",
+	"confirm that a guardian read the policy with you":     "请确认已在监护人陪同下阅读",
 	"must not be blank":                                    "不能为空",
 	"is longer than the limit":                             "超出长度限制",
 	"contains control characters":                          "含有不允许的控制字符",

@@ -123,6 +123,7 @@ func TestPageBrowserJourney(t *testing.T) {
 	do("log in with the code",
 		chromedp.SendKeys(chromedp.CSS("#code"), e.code("+86"+phone)),
 		chromedp.Click(chromedp.CSS("#accept")),
+		chromedp.SetValue(chromedp.CSS("#age-band"), "adult"),
 		chromedp.Click(chromedp.CSS("#login")),
 		chromedp.WaitVisible(chromedp.CSS("#flash-welcome_created")),
 	)
@@ -231,6 +232,7 @@ func TestPageCookieFlags(t *testing.T) {
 		}
 		form.Set("code", e.code("+8613700137000"))
 		form.Set("accept_policy_version", consent.Current().Version)
+		form.Set("age_band", "adult")
 		r = c.post("/login", form)
 		// P29: session cookie is HttpOnly, Secure, SameSite.
 		sc := setCookie(r, sessionCookie)
@@ -508,7 +510,7 @@ func TestPageLoginErrors(t *testing.T) {
 	if c.cookie(sessionCookie) != "" {
 		t.Error("a refused login set a session cookie")
 	}
-	r = c.submit("/login", url.Values{"phone": {phone}, "code": {code}, "accept_policy_version": {consent.Current().Version}})
+	r = c.submit("/login", url.Values{"phone": {phone}, "code": {code}, "accept_policy_version": {consent.Current().Version}, "age_band": {"adult"}})
 	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/me?ok=welcome_created" {
 		t.Errorf("sign-up: %d → %q", r.StatusCode, r.Header.Get("Location"))
 	}

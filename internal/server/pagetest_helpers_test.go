@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -43,8 +44,16 @@ func newPageEnv(t testing.TB, base string) *pageEnv {
 	dir := t.TempDir()
 	outbox := filepath.Join(dir, "outbox", "sms.jsonl")
 	// A short resend interval lets one test log one number in twice.
+	dm, err := consent.LoadDataMap()
+	if err != nil {
+		t.Fatal(err)
+	}
+	versions := consent.NewVersions(db.Policy(), dm, nil)
+	if err := versions.Load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	ids := identity.NewService(db.Identity(), keys, notify.NewOutbox(outbox, nil),
-		func() string { return consent.Current().Version }, nil, identity.Config{CodeResendInterval: time.Millisecond})
+		versions.CurrentVersion, nil, identity.Config{CodeResendInterval: time.Millisecond})
 	cfg := Config{Version: "test"}
 	if base != "" {
 		u, err := url.Parse(base)
@@ -54,7 +63,8 @@ func newPageEnv(t testing.TB, base string) *pageEnv {
 		cfg.BaseURL = u
 	}
 	logger := slog.New(slog.NewTextHandler(pageTestLog{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	s := New(cfg, Deps{Logger: logger, Identity: ids, Media: media.NewFileStore(filepath.Join(dir, "media")), DB: db})
+	cs := consent.NewService(db.Consent(), dm, versions.CurrentVersion, nil, logger)
+	s := New(cfg, Deps{Logger: logger, Identity: ids, Consent: cs, Versions: versions, Media: media.NewFileStore(filepath.Join(dir, "media")), DB: db})
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
 	return &pageEnv{t: t, srv: srv, ids: ids, outbox: outbox}
@@ -203,7 +213,7 @@ func (c *webClient) login(e *pageEnv, phone string) pageResp {
 		c.t.Fatal(err)
 	}
 	r := c.submit("/login", url.Values{"phone": {phone}, "code": {e.code(string(p))},
-		"accept_policy_version": {consent.Current().Version}})
+		"accept_policy_version": {consent.Current().Version}, "age_band": {"adult"}})
 	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") == "" || !strings.HasPrefix(r.Header.Get("Location"), "/me") {
 		c.t.Fatalf("POST /login: %d %s\n%s", r.StatusCode, r.Header.Get("Location"), r.Body)
 	}

@@ -5,6 +5,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/yuncan/yuncan/internal/identity"
 )
 
 // route is one API route, listed so that tests can check the OpenAPI
@@ -47,6 +49,25 @@ func (s *Server) routes(mux *http.ServeMux, reg *prometheus.Registry) {
 	api("GET", "/api/v1/consents/history", s.handleConsentHistory())
 	api("PUT", "/api/v1/consents/{purpose}", s.handleConsentGrant())
 	api("DELETE", "/api/v1/consents/{purpose}", s.handleConsentWithdraw())
+
+	// Minors.
+	api("GET", "/api/v1/me/guardian", auth(s.handleGuardianShow()))
+	api("POST", "/api/v1/me/guardian", auth(s.handleGuardianRequest()))
+	api("POST", "/api/v1/me/guardian/verify", auth(s.handleGuardianVerify()))
+	api("POST", "/api/v1/guardian-requests", s.handleGuardianRequestCreate())
+	api("GET", "/api/v1/guardian-requests/{id}", s.handleGuardianRequestShow())
+
+	// Policy versions.
+	api("GET", "/api/v1/privacy/policy/history", s.handlePolicyHistory())
+	api("GET", "/api/v1/privacy/policy/{version}", s.handlePolicyVersionShow())
+	api("POST", "/api/v1/privacy/policy/{version}/accept", auth(s.handlePolicyAccept()))
+	api("GET", "/api/v1/me/notices", auth(s.handleNoticeList()))
+	api("POST", "/api/v1/admin/policy-versions", auth(s.requireRole(s.handlePolicyVersionCreate(), identity.RoleAdmin)))
+
+	// Privacy settings.
+	api("GET", "/api/v1/me/privacy-settings", auth(s.handlePrivacySettingsShow()))
+	api("PATCH", "/api/v1/me/privacy-settings", auth(s.handlePrivacySettingsUpdate()))
+	mux.Handle("GET /.well-known/gpc.json", s.handleGPCWellKnown())
 	mux.Handle("/api/", s.handleNotFound())
 
 	// Operations.

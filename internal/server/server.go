@@ -36,6 +36,8 @@ type Server struct {
 	logger   *slog.Logger
 	identity *identity.Service
 	consent  *consent.Service
+	versions *consent.Versions
+	minors   *consent.Minors
 	media    media.Store
 	db       Pinger
 	now      func() time.Time
@@ -51,8 +53,12 @@ type Deps struct {
 	Logger   *slog.Logger
 	Identity *identity.Service
 	Consent  *consent.Service
-	Media    media.Store
-	DB       Pinger
+	// Versions knows the privacy policy versions and who accepted which.
+	Versions *consent.Versions
+	// Minors holds the rules for minors: guardian consent and requests.
+	Minors *consent.Minors
+	Media  media.Store
+	DB     Pinger
 	// Registry receives the HTTP metrics; nil makes a fresh one.
 	Registry *prometheus.Registry
 	Now      func() time.Time
@@ -68,9 +74,12 @@ func New(cfg Config, d Deps) *Server {
 	}
 	s := &Server{cfg: cfg, logger: d.Logger, identity: d.Identity, consent: d.Consent, media: d.Media, db: d.DB, now: d.Now,
 		metrics: newMetrics(d.Registry), pages: mustParsePages()}
+	s.versions = d.Versions
+	s.minors = d.Minors
 	mux := http.NewServeMux()
 	s.routes(mux, d.Registry)
-	s.handler = s.observe(mux)
+	// P31: the Global Privacy Control signal reaches every handler.
+	s.handler = s.observe(honourGPC(mux))
 	return s
 }
 

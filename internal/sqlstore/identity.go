@@ -21,26 +21,27 @@ func (db *DB) Identity() *IdentityStore { return &IdentityStore{db: db} }
 var _ identity.Store = (*IdentityStore)(nil)
 
 const userColumns = `id, phone_sealed, phone_index, role, nickname, avatar_key, gender, birthday, region, introduction,
-	password_hash, login_failures, locked_until, created_at, updated_at`
+	password_hash, login_failures, locked_until, age_band, guardian_ack_at, created_at, updated_at`
 
 type scanner interface{ Scan(dest ...any) error }
 
 func scanUser(r scanner) (identity.UserRecord, error) {
 	var u identity.UserRecord
 	var gender, birthday, region, intro sql.NullString
-	var locked, created, updated int64
+	var locked, ack, created, updated int64
 	err := r.Scan(&u.ID, &u.PhoneSealed, &u.PhoneIndex, &u.Role, &u.Nickname, &u.AvatarKey, &gender, &birthday, &region, &intro,
-		&u.PasswordHash, &u.LoginFailures, &locked, &created, &updated)
+		&u.PasswordHash, &u.LoginFailures, &locked, &u.AgeBand, &ack, &created, &updated)
 	u.Gender, u.Birthday, u.Region, u.Introduction = strPtr(gender), strPtr(birthday), strPtr(region), strPtr(intro)
-	u.LockedUntil, u.CreatedAt, u.UpdatedAt = fromTS(locked), fromTS(created), fromTS(updated)
+	u.LockedUntil, u.GuardianAckAt, u.CreatedAt, u.UpdatedAt = fromTS(locked), fromTS(ack), fromTS(created), fromTS(updated)
 	return u, err
 }
 
 func (s *IdentityStore) CreateUser(ctx context.Context, u identity.UserRecord, a identity.PolicyAcceptance) error {
 	return s.db.tx(ctx, func(tx *sql.Tx) error {
-		_, err := s.db.exec(ctx, tx, `INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err := s.db.exec(ctx, tx, `INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			u.ID, u.PhoneSealed, u.PhoneIndex, u.Role, u.Nickname, u.AvatarKey, nullString(u.Gender), nullString(u.Birthday),
-			nullString(u.Region), nullString(u.Introduction), u.PasswordHash, u.LoginFailures, ts(u.LockedUntil), ts(u.CreatedAt), ts(u.UpdatedAt))
+			nullString(u.Region), nullString(u.Introduction), u.PasswordHash, u.LoginFailures, ts(u.LockedUntil),
+			u.AgeBand, ts(u.GuardianAckAt), ts(u.CreatedAt), ts(u.UpdatedAt))
 		if err != nil {
 			return fmt.Errorf("sqlstore: create user: %w", err)
 		}
@@ -111,6 +112,11 @@ func (s *IdentityStore) SetLoginFailures(ctx context.Context, userID string, fai
 
 func (s *IdentityStore) SetRole(ctx context.Context, userID string, role identity.Role) error {
 	res, err := s.db.exec(ctx, s.db.sql, `UPDATE users SET role = ? WHERE id = ?`, role, userID)
+	return mustAffect(res, err, "account")
+}
+
+func (s *IdentityStore) DeleteUser(ctx context.Context, id string) error {
+	res, err := s.db.exec(ctx, s.db.sql, `DELETE FROM users WHERE id = ?`, id)
 	return mustAffect(res, err, "account")
 }
 
