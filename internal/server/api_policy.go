@@ -184,4 +184,3 @@ func (s *Server) handlePolicyVersionCreate() http.Handler {
 		encode(w, http.StatusCreated, policyVersionOf(p, apiLang(r)))
 	})
 }
-
