@@ -185,6 +185,7 @@ func TestAPIPrivacySettingsBadPatch(t *testing.T) {
 			field  string
 		}{
 			{"unknown field", `{"recommend_me_to_contacts":true,"dark_mode":true}`, 400, "unknown_field", "dark_mode"},
+			{"setting name in another case", `{"Marketing_SMS":true}`, 400, "unknown_field", "Marketing_SMS"},
 			{"the gpc field is not a setting", `{"gpc_active":true}`, 400, "unknown_field", "gpc_active"},
 			{"string", `{"recommend_me_to_contacts":true,"programmatic_ads":"yes"}`, 400, "wrong_type", "programmatic_ads"},
 			{"number", `{"marketing_push":1,"suggest_people_i_may_know":true}`, 400, "wrong_type", "marketing_push"},
