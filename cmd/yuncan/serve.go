@@ -65,6 +65,13 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		jobs.Job{Name: "consent.policy_versions", Every: time.Minute, Run: a.versions.Load},
 	).Start(jobCtx)
 
+	// Several replicas on PostgreSQL: each drops its cached consent states
+	// as soon as any replica records a decision.
+	go a.db.ListenConsent(jobCtx, a.consent.Invalidate, func(err error) {
+		logger.Warn("consent notifications interrupted; cache cleared", slog.Any("err", err))
+		a.consent.InvalidateAll()
+	})
+
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.Addr, err)

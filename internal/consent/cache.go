@@ -53,6 +53,13 @@ func (c *cache) invalidate(s Subject) {
 	c.gen++
 }
 
+func (c *cache) reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.entries = map[Subject]map[Purpose]State{}
+	c.gen++
+}
+
 type gpcKey struct{}
 
 // WithGPC marks ctx as carrying the browser's Global Privacy Control

@@ -47,6 +47,14 @@ type Service struct {
 // go on, or the error Require returns.
 type Restriction func(ctx context.Context, sub Subject, d *PurposeDecl) error
 
+// Invalidate forgets the cached states of sub: another process decided
+// on its consent (see sqlstore's ListenConsent).
+func (s *Service) Invalidate(sub Subject) { s.cache.invalidate(sub) }
+
+// InvalidateAll forgets every cached state, when decisions of other
+// processes may have been missed.
+func (s *Service) InvalidateAll() { s.cache.reset() }
+
 // Restrict adds a restriction to the gate; restrictions run, in the order
 // added, before the ledger is read. Add them while wiring, before serving.
 func (s *Service) Restrict(r Restriction) { s.restrictions = append(s.restrictions, r) }

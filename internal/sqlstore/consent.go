@@ -42,6 +42,12 @@ func (s *ConsentStore) AppendEvent(ctx context.Context, e consent.Event, prev st
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, e.ID, e.Subject.Kind, e.Subject.ID, e.Purpose, e.Action, e.PolicyVersion, e.Channel, ts(e.At)); err != nil {
 			return fmt.Errorf("sqlstore: consent event: %w", err)
 		}
+		if s.db.dialect == Postgres {
+			// Delivered on commit to every replica's listener (ListenConsent).
+			if _, err := s.db.exec(ctx, tx, `SELECT pg_notify(?, ?)`, consentChannel, string(e.Subject.Kind)+":"+e.Subject.ID); err != nil {
+				return fmt.Errorf("sqlstore: consent notify: %w", err)
+			}
+		}
 		for _, p := range purges {
 			if _, err := s.db.exec(ctx, tx, `INSERT INTO consent_purges (id, subject_kind, subject_id, purpose, hook, created_at)
 				VALUES (?, ?, ?, ?, ?, ?)`, p.ID, p.Subject.Kind, p.Subject.ID, p.Purpose, p.Hook, ts(p.CreatedAt)); err != nil {
