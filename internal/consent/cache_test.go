@@ -107,6 +107,7 @@ func TestServiceDropsReadRacingWithdraw(t *testing.T) {
 // memStore is an in-memory Store for the cache tests; pause makes the
 // next LastEvents take its snapshot, signal, and wait.
 type memStore struct {
+	Store          // nil: the methods the tests here do not use panic
 	mu             sync.Mutex
 	events         []Event
 	last           map[Subject]map[Purpose]Event

@@ -33,22 +33,12 @@ type ExemptionUse struct {
 // maxExemptionDetail bounds Detail, in characters: a note, not a file.
 const maxExemptionDetail = 200
 
-// ExemptionStore keeps the exemption uses. The consent area's store
-// implements it beside Store; it is apart so that stores holding only the
-// ledger (test fakes) need not.
+// ExemptionStore keeps the exemption uses; it is part of Store.
 type ExemptionStore interface {
 	// AddExemptionUse records u.
 	AddExemptionUse(ctx context.Context, u ExemptionUse) error
 	// ExemptionUses returns the uses at or after since, oldest first.
 	ExemptionUses(ctx context.Context, since time.Time) ([]ExemptionUse, error)
-}
-
-func (s *Service) exemptionStore() (ExemptionStore, error) {
-	st, ok := s.store.(ExemptionStore)
-	if !ok {
-		return nil, fmt.Errorf("consent: the store %T keeps no exemption uses", s.store)
-	}
-	return st, nil
 }
 
 // Exempt is the only way to process a subject's data for p without their
@@ -58,10 +48,6 @@ func (s *Service) exemptionStore() (ExemptionStore, error) {
 // is recorded; so is a detail that is empty, longer than 200 characters
 // or not one line. detail must hold no personal data (see ExemptionUse).
 func (s *Service) Exempt(ctx context.Context, sub Subject, p Purpose, code string, detail string) error {
-	store, err := s.exemptionStore()
-	if err != nil {
-		return err
-	}
 	if code == "" || !s.dm.Exemption(code) {
 		return yuncan.Errorf(yuncan.Invalid, "processing without consent needs one of the legal exemptions of policy section 1.8").
 			WithReason("exemption_unknown").WithField("code", "is not an exemption of the privacy policy")
@@ -76,7 +62,7 @@ func (s *Service) Exempt(ctx context.Context, sub Subject, p Purpose, code strin
 		return err
 	}
 	u := ExemptionUse{ID: uuid.Must(uuid.NewV7()).String(), Subject: sub, Purpose: p, Code: code, Detail: detail, At: s.now().UTC()}
-	if err := store.AddExemptionUse(ctx, u); err != nil {
+	if err := s.store.AddExemptionUse(ctx, u); err != nil {
 		return fmt.Errorf("consent: record exemption %s for %s: %w", code, p, err)
 	}
 	if s.logger != nil {
@@ -101,11 +87,7 @@ func checkDetail(detail string) error {
 // ExemptionUses lists the uses recorded at or after since, oldest first,
 // for audits (P26).
 func (s *Service) ExemptionUses(ctx context.Context, since time.Time) ([]ExemptionUse, error) {
-	store, err := s.exemptionStore()
-	if err != nil {
-		return nil, err
-	}
-	us, err := store.ExemptionUses(ctx, since)
+	us, err := s.store.ExemptionUses(ctx, since)
 	if err != nil {
 		return nil, fmt.Errorf("consent: exemption uses: %w", err)
 	}

@@ -102,9 +102,7 @@ func (st *Settings) setConsent(p Purpose, on bool) {
 	}
 }
 
-// SettingsStore keeps the social settings. The consent area's store
-// implements it beside Store; it is apart so that stores holding only the
-// ledger (test fakes) need not.
+// SettingsStore keeps the social settings; it is part of Store.
 type SettingsStore interface {
 	// SocialSettings returns the account's saved settings; NotFound when
 	// it never changed them (the defaults apply).
@@ -112,14 +110,6 @@ type SettingsStore interface {
 	// SaveSocialSettings creates or replaces the account's settings.
 	// NotFound when the account does not exist.
 	SaveSocialSettings(ctx context.Context, userID string, st SocialSettings) error
-}
-
-func (s *Service) settingsStore() (SettingsStore, error) {
-	st, ok := s.store.(SettingsStore)
-	if !ok {
-		return nil, fmt.Errorf("consent: the store %T keeps no privacy settings", s.store)
-	}
-	return st, nil
 }
 
 // Settings returns the account's privacy settings: the defaults until it
@@ -133,12 +123,8 @@ func (s *Service) Settings(ctx context.Context, userID string) (Settings, error)
 
 // settings also tells whether the social settings were ever saved.
 func (s *Service) settings(ctx context.Context, userID string) (Settings, bool, error) {
-	store, err := s.settingsStore()
-	if err != nil {
-		return Settings{}, false, err
-	}
 	saved := true
-	soc, err := store.SocialSettings(ctx, userID)
+	soc, err := s.store.SocialSettings(ctx, userID)
 	switch {
 	case yuncan.ErrorCode(err) == yuncan.NotFound:
 		soc, saved = DefaultSocialSettings(), false
@@ -166,10 +152,6 @@ func (s *Service) settings(ctx context.Context, userID string) (Settings, bool, 
 // grants go first, being what could still be refused, the withdrawals
 // next, and the social settings last.
 func (s *Service) UpdateSettings(ctx context.Context, userID string, p SettingsPatch, ch Channel) (Settings, error) {
-	store, err := s.settingsStore()
-	if err != nil {
-		return Settings{}, err
-	}
 	cur, saved, err := s.settings(ctx, userID)
 	if err != nil {
 		return Settings{}, err
@@ -227,7 +209,7 @@ func (s *Service) UpdateSettings(ctx context.Context, userID string, p SettingsP
 	}
 	if save {
 		soc.UpdatedAt = s.now().UTC()
-		if err := store.SaveSocialSettings(ctx, userID, soc); err != nil {
+		if err := s.store.SaveSocialSettings(ctx, userID, soc); err != nil {
 			return Settings{}, fmt.Errorf("consent: save settings of %s: %w", userID, err)
 		}
 	}

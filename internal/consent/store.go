@@ -22,6 +22,9 @@ type Purge struct {
 // method changes or deletes an event (only an account's erasure, in the
 // rights area, removes them with the account).
 type Store interface {
+	SettingsStore
+	ExemptionStore
+
 	// AppendEvent appends e and its purge tasks in one transaction, and
 	// moves the subject's current state for e.Purpose from prevEventID
 	// (""when there is none) to e.ID. Conflict when the state moved in
