@@ -64,10 +64,12 @@ type PurposeDecl struct {
 // Retention says how long a category is kept.
 type Retention struct {
 	// Rule: "account" (until the person deletes it or cancels),
-	// "days" (Days after collection or last use), "session" (until the
-	// session or code ends), "legal" (a legal minimum, in Days).
-	Rule string `json:"rule"`
-	Days int    `json:"days,omitempty"`
+	// "days" (Days after collection or last use), "hours" (Hours after
+	// the last update), "session" (until the session or code ends),
+	// "legal" (a legal minimum, in Days).
+	Rule  string `json:"rule"`
+	Days  int    `json:"days,omitempty"`
+	Hours int    `json:"hours,omitempty"`
 	Text Text   `json:"text"`
 }
 
@@ -142,6 +144,10 @@ func parseDataMap(b []byte) (*DataMap, error) {
 		case "days", "legal":
 			if c.Retention.Days <= 0 {
 				return nil, fmt.Errorf("consent: policy data: category %s: retention %s needs days", c.ID, c.Retention.Rule)
+			}
+		case "hours":
+			if c.Retention.Hours <= 0 {
+				return nil, fmt.Errorf("consent: policy data: category %s: retention hours needs hours", c.ID)
 			}
 		default:
 			return nil, fmt.Errorf("consent: policy data: category %s: unknown retention rule %q", c.ID, c.Retention.Rule)

@@ -25,6 +25,7 @@ type inventoryCategory struct {
 	Sensitive bool   `json:"sensitive"`
 	Retention string `json:"retention"`
 	RetDays   int    `json:"retention_days,omitempty"`
+	RetHours  int    `json:"retention_hours,omitempty"`
 	Rule      string `json:"retention_rule"`
 }
 
@@ -70,7 +71,7 @@ func inventory(m *consent.DataMap, version, lang string) inventoryJSON {
 	}
 	for _, c := range m.Categories {
 		inv.Categories = append(inv.Categories, inventoryCategory{ID: c.ID, Name: c.Name.In(lang), Personal: c.Personal, Sensitive: c.Sensitive,
-			Retention: c.Retention.Text.In(lang), RetDays: c.Retention.Days, Rule: c.Retention.Rule})
+			Retention: c.Retention.Text.In(lang), RetDays: c.Retention.Days, RetHours: c.Retention.Hours, Rule: c.Retention.Rule})
 	}
 	for _, r := range m.Recipients {
 		inv.Recipients = append(inv.Recipients, inventoryRecipient{ID: r.ID, Name: r.Name.In(lang), Purpose: string(r.Purpose),
