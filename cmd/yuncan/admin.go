@@ -17,21 +17,11 @@ func cmdAdmin(ctx context.Context, args []string, getenv func(string) string, st
 		f := newFlags("admin create-user", getenv, stderr)
 		phone := f.fs.String("phone", "", "the account's mobile number")
 		role := f.fs.String("role", "user", "admin, moderator or user")
-		if err := f.fs.Parse(args[1:]); err != nil {
-			return err
-		}
-		logger, err := f.cfg.logger(stderr)
-		if err != nil {
-			return err
-		}
-		a, err := openApp(ctx, f.cfg, getenv, logger)
+		a, err := openAdmin(ctx, f, args[1:], getenv, stderr)
 		if err != nil {
 			return err
 		}
 		defer a.close()
-		if err := a.checkSchema(ctx); err != nil {
-			return err
-		}
 		u, err := a.identity.CreateUser(ctx, *phone, identity.Role(*role))
 		if err != nil {
 			return err
@@ -39,22 +29,11 @@ func cmdAdmin(ctx context.Context, args []string, getenv func(string) string, st
 		fmt.Fprintf(stdout, "account %s has role %s\n", u.ID, u.Role)
 		return nil
 	case "rotate-keys":
-		f := newFlags("admin rotate-keys", getenv, stderr)
-		if err := f.fs.Parse(args[1:]); err != nil {
-			return err
-		}
-		logger, err := f.cfg.logger(stderr)
-		if err != nil {
-			return err
-		}
-		a, err := openApp(ctx, f.cfg, getenv, logger)
+		a, err := openAdmin(ctx, newFlags("admin rotate-keys", getenv, stderr), args[1:], getenv, stderr)
 		if err != nil {
 			return err
 		}
 		defer a.close()
-		if err := a.checkSchema(ctx); err != nil {
-			return err
-		}
 		id, err := a.keys.Rotate()
 		if err != nil {
 			return err
@@ -67,4 +46,26 @@ func cmdAdmin(ctx context.Context, args []string, getenv func(string) string, st
 		return nil
 	}
 	return fmt.Errorf("unknown admin command %q: create-user or rotate-keys", args[0])
+}
+
+// openAdmin parses an admin command's flags, opens the app and checks
+// that the database schema is the one this binary knows; the caller
+// closes the app.
+func openAdmin(ctx context.Context, f flags, args []string, getenv func(string) string, stderr io.Writer) (*app, error) {
+	if err := f.fs.Parse(args); err != nil {
+		return nil, err
+	}
+	logger, err := f.cfg.logger(stderr)
+	if err != nil {
+		return nil, err
+	}
+	a, err := openApp(ctx, f.cfg, getenv, logger)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.checkSchema(ctx); err != nil {
+		a.close()
+		return nil, err
+	}
+	return a, nil
 }
