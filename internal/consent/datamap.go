@@ -70,7 +70,7 @@ type Retention struct {
 	Rule  string `json:"rule"`
 	Days  int    `json:"days,omitempty"`
 	Hours int    `json:"hours,omitempty"`
-	Text Text   `json:"text"`
+	Text  Text   `json:"text"`
 }
 
 // CategoryDecl declares a category of data.

@@ -357,6 +357,11 @@ func (v *Versions) Accept(ctx context.Context, userID, version string, ch Channe
 	return nil
 }
 
+// Acceptances returns the versions the account accepted, oldest first.
+func (v *Versions) Acceptances(ctx context.Context, userID string) ([]Acceptance, error) {
+	return v.store.PolicyAcceptances(ctx, userID)
+}
+
 // Pending returns the version in force when the account has not accepted
 // it (or a later one): the in-app notice "a new privacy policy is in
 // force" a client shows on the next visit (P72). Being derived from the

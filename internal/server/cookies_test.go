@@ -47,7 +47,8 @@ func recordCookies(c *webClient) *cookieRecorder {
 // crawlPaths are the page routes, a page that does not exist, a static
 // file, and the public documents a browser may fetch.
 var crawlPaths = []string{
-	"/", "/?lang=en", "/?lang=zh", "/login", "/privacy", "/me", "/me/sessions", "/no-such-page", "/static/site.css",
+	"/", "/?lang=en", "/?lang=zh", "/login", "/privacy", "/me", "/me/sessions", "/me/privacy", "/privacy/history",
+	"/privacy/inventory", "/privacy/versions/2021-05-01", "/no-such-page", "/static/site.css",
 	"/.well-known/gpc.json", "/api/v1/privacy/policy", "/api/v1/privacy/inventory", "/api/v1/no-such-route",
 }
 

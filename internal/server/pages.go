@@ -25,7 +25,8 @@ var staticFS embed.FS
 
 // pageNames lists the pages; each is templates/<name>.html inside
 // templates/layout.html.
-var pageNames = []string{"home", "login", "privacy", "me", "sessions", "error"}
+var pageNames = []string{"home", "login", "privacy", "me", "sessions", "error",
+	"privacy_center", "privacy_center_history", "privacy_center_version", "privacy_center_inventory"}
 
 // pages holds the templates, parsed once at start, and the static files.
 type pages struct {
@@ -93,6 +94,18 @@ func (s *Server) pageRoutes(mux *http.ServeMux) {
 	page("GET /me/sessions", login(s.pageSessionList()))
 	form("POST /me/sessions/{id}/revoke", login(s.pageSessionRevoke()))
 	form("POST /me/sessions/revoke-others", login(s.pageSessionRevokeOthers()))
+
+	// The privacy center, and the public policy history and inventory.
+	page("GET /me/privacy", login(s.pagePrivacyCenter()))
+	form("POST /me/privacy/consents/{purpose}/grant", login(s.pageConsentGrant()))
+	form("POST /me/privacy/consents/{purpose}/withdraw", login(s.pageConsentWithdraw()))
+	form("POST /me/privacy/settings", login(s.pagePrivacySettingsUpdate()))
+	form("POST /me/privacy/policy/{version}/accept", login(s.pagePolicyAccept()))
+	form("POST /me/privacy/guardian", login(s.pageGuardianRequest()))
+	form("POST /me/privacy/guardian/verify", login(s.pageGuardianVerify()))
+	page("GET /privacy/history", s.pagePolicyHistory())
+	page("GET /privacy/versions/{version}", s.pagePolicyVersion())
+	page("GET /privacy/inventory", s.pageInventory())
 
 	mux.Handle("GET /static/", securityHeaders(s.pages.static))
 	page("/", s.pageNotFound())
@@ -227,6 +240,8 @@ func langPath(r *http.Request) string {
 		return "/login"
 	case strings.HasPrefix(p, "/me/sessions"):
 		return "/me/sessions"
+	case strings.HasPrefix(p, "/me/privacy"):
+		return "/me/privacy"
 	case strings.HasPrefix(p, "/me"):
 		return "/me"
 	}
