@@ -120,4 +120,55 @@ type Store interface {
 	// user's when userID is "") that no live session is bound to.
 	UnbindDevicesWithoutSession(ctx context.Context, userID string) (int, error)
 	DeleteDevicesSeenBefore(ctx context.Context, t time.Time) (int, error)
+
+	// Real-name verification (policy 1.1.2, P10; see realname.go).
+
+	// CreateRealName stores an account's verification. Conflict when the
+	// account has one already or another account holds the ID number
+	// index; NotFound when the account is gone.
+	CreateRealName(ctx context.Context, r RealNameRecord) error
+	// RealNameByUser is the account's verification; NotFound when none.
+	RealNameByUser(ctx context.Context, userID string) (RealNameRecord, error)
+	// DeleteRealName deletes the account's verification; NotFound when
+	// there is none.
+	DeleteRealName(ctx context.Context, userID string) error
+	// RealNamesAfter lists verifications ordered by account id, after the
+	// given id, for re-encryption.
+	RealNamesAfter(ctx context.Context, afterUserID string, limit int) ([]RealNameRecord, error)
+	// SetRealNameSealed replaces the sealed name and ID number of
+	// old.UserID while both still hold old's values (compare-and-set:
+	// false when they changed or the row is gone).
+	SetRealNameSealed(ctx context.Context, old, next RealNameRecord) (bool, error)
+	// AddRealNameAttempt records one question to the certifier; NotFound
+	// when the account is gone.
+	AddRealNameAttempt(ctx context.Context, a RealNameAttempt) error
+	// RealNameAttemptsSince lists the times of the account's attempts at
+	// or after since, oldest first.
+	RealNameAttemptsSince(ctx context.Context, userID string, since time.Time) ([]time.Time, error)
+	// DeleteRealNameAttempt deletes one attempt; deleting one that is gone
+	// is not an error.
+	DeleteRealNameAttempt(ctx context.Context, id string) error
+	// DeleteRealNameAttemptsBefore deletes every account's attempts older
+	// than t and returns how many.
+	DeleteRealNameAttemptsBefore(ctx context.Context, t time.Time) (int, error)
+}
+
+// RealNameRecord is a real-name verification as stored: the name and the
+// ID number only sealed, the number also as a blind index.
+type RealNameRecord struct {
+	UserID         string
+	NameSealed     string // keyring.Seal("real_names.name", name)
+	IDNumberSealed string // keyring.Seal("real_names.id_number", number)
+	IDNumberIndex  string // keyring.BlindIndex("id_number", number)
+	// CertifierReference is the certifier's reference for the check.
+	CertifierReference string
+	VerifiedAt         time.Time
+}
+
+// RealNameAttempt is one question put to the certifier; only when and for
+// which account, to limit attempts.
+type RealNameAttempt struct {
+	ID          string
+	UserID      string
+	AttemptedAt time.Time
 }
