@@ -38,7 +38,7 @@ func cmdAdmin(ctx context.Context, args []string, getenv func(string) string, st
 		if err != nil {
 			return err
 		}
-		n, err := a.identity.Reseal(ctx)
+		n, err := a.reseal(ctx)
 		if err != nil {
 			return fmt.Errorf("new key %s is active, but re-encryption stopped (run rotate-keys again to finish): %w", id, err)
 		}

@@ -8,11 +8,15 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/yuncan/yuncan/internal/certify"
 	"github.com/yuncan/yuncan/internal/consent"
+	"github.com/yuncan/yuncan/internal/geo"
 	"github.com/yuncan/yuncan/internal/identity"
 	"github.com/yuncan/yuncan/internal/keyring"
+	"github.com/yuncan/yuncan/internal/location"
 	"github.com/yuncan/yuncan/internal/media"
 	"github.com/yuncan/yuncan/internal/notify"
+	"github.com/yuncan/yuncan/internal/seeking"
 	"github.com/yuncan/yuncan/internal/sqlstore"
 )
 
@@ -22,11 +26,29 @@ type app struct {
 	keys     *keyring.Keyring
 	identity *identity.Service
 	consent  *consent.Service
+	// location keeps consented positions and the geo index alerts select
+	// recipients from; serve loads the index at start.
+	location *location.Service
 	versions *consent.Versions
 	minors   *consent.Minors
 	media    media.Store
 	sms      string // provider descriptions, for the start-up log
 	email    string
+
+	// realNames verifies real names (policy 1.1.2, P10) through the
+	// certifier described by certifier, for the start-up log.
+	realNames *identity.RealNameVerifier
+	certifier string
+
+	// seeking holds missing-person cases, clues and the masked relay.
+	seeking *seeking.Service
+
+	// inbox and push deliver notifications: the inbox, the live stream,
+	// Web Push, APNs and FCM; pushNames describe the push channels for
+	// the start-up log.
+	inbox     *notify.Inbox
+	push      *notify.Dispatcher
+	pushNames []string
 }
 
 // openApp opens the database and key file and wires the areas. It does
@@ -58,6 +80,11 @@ func openApp(ctx context.Context, c *config, getenv func(string) string, logger 
 		db.Close()
 		return nil, err
 	}
+	certifier, certifierName, err := certify.FromEnv(getenv, c.Data, &http.Client{Timeout: 10 * time.Second})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	// The policy version in force comes from the database once serve has
 	// loaded it (Versions.Load); until then it is the embedded base. A
 	// sign-up accepts it, and consent events record it.
@@ -68,7 +95,33 @@ func openApp(ctx context.Context, c *config, getenv func(string) string, logger 
 	// person's acceptance.
 	cs.Restrict(versions.RequireAccepted)
 	ids := identity.NewService(db.Identity(), keys, sms, policyVersion, nil, identity.Config{})
+	// P10: real-name verification asks the separate real_name consent
+	// first, and withdrawing it deletes the verification (P63).
+	realNames := identity.NewRealNameVerifier(ids, certifier, func(ctx context.Context, userID string) error {
+		return cs.Require(ctx, consent.User(userID), consent.PurposeRealName)
+	}, identity.RealNameConfig{})
+	cs.OnWithdraw(consent.PurposeRealName, "identity.real_name", func(ctx context.Context, sub consent.Subject) error {
+		if sub.Kind != consent.SubjectUser {
+			return nil
+		}
+		return ids.DeleteRealName(ctx, sub.ID)
+	})
 	ms := media.NewFileStore(filepath.Join(c.Data, "media"))
+	// Web Push always (its VAPID keys are made on first start); APNs and
+	// FCM when configured, else the development outbox.
+	base, _ := c.baseURL()
+	_, pushers, pushNames, err := notify.PushFromEnv(getenv, c.Data, base)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	inbox := notify.NewInbox(db.Notify(), notify.InboxConfig{}, nil)
+	push := notify.NewDispatcher(inbox, pushers, notify.DispatcherConfig{
+		// P60: marketing pushes only with the marketing_push consent.
+		MarketingAllowed: func(ctx context.Context, s notify.Subject) (bool, error) {
+			return cs.Granted(ctx, consent.Subject{Kind: consent.SubjectKind(s.Kind), ID: s.ID}, consent.PurposeMarketingPush)
+		},
+	}, logger)
 	// P70: the gate's rules for minors, guardian consent, and deletion of
 	// children's accounts left without it (the minors.expire job).
 	minors := consent.NewMinors(db.Minors(), db.Consent(), cs, ids, ms, keys, nil, consent.MinorsConfig{}, logger)
@@ -80,12 +133,39 @@ func openApp(ctx context.Context, c *config, getenv func(string) string, logger 
 		consent:  cs,
 		versions: versions,
 		media:    ms,
+		location: location.NewService(db.Location(), &geo.Index{}, cs, keys, nil, location.Config{}, logger),
 		sms:      smsName,
 		email:    emailName,
+
+		realNames: realNames,
+		certifier: certifierName,
+
+		inbox:     inbox,
+		push:      push,
+		pushNames: pushNames,
+
+		// P10: publishing a case asks the real-name verification; the
+		// alerts area will pass its Publisher here.
+		seeking: seeking.NewService(seeking.Deps{Store: db.Seeking(), RealNames: ids, Gate: cs, Media: ms, Keys: keys, Logger: logger},
+			seeking.Config{}),
 	}, nil
 }
 
 func (a *app) close() { a.db.Close() }
+
+// reseal re-encrypts every sealed field of every area under the active
+// key (after keyring.Rotate) and returns how many values changed.
+func (a *app) reseal(ctx context.Context) (int, error) {
+	total := 0
+	for _, fn := range []func(context.Context) (int, error){a.identity.Reseal, a.identity.ResealRealNames} {
+		n, err := fn(ctx)
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
 
 // migrate applies pending migrations and logs what it did.
 func (a *app) migrate(ctx context.Context, logger *slog.Logger) error {

@@ -29,6 +29,7 @@ Usage:
   yuncan version                            print the version
   yuncan admin create-user --phone P --role admin|moderator|user [flags]
   yuncan admin rotate-keys [flags]          add a data key and re-encrypt sensitive fields
+  yuncan bench alerts [flags]               time alert targeting on a population; prints JSON (bench alerts -h)
 
 Flags (each has a YUNCAN_* environment twin, e.g. --data and YUNCAN_DATA):
 `
@@ -48,6 +49,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return nil
 	case "admin":
 		return cmdAdmin(ctx, rest, getenv, stdout, stderr)
+	case "bench":
+		return cmdBench(ctx, rest, stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		newFlags("serve", getenv, stdout).fs.PrintDefaults()

@@ -46,11 +46,22 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	logger.Info("sms provider", slog.String("provider", a.sms))
 	logger.Info("email provider", slog.String("provider", a.email))
+	logger.Info("real-name certifier", slog.String("certifier", a.certifier))
+	n, err := a.location.Load(ctx)
+	if err != nil {
+		return err
+	}
+	logger.Info("geo index loaded", slog.Int("positions", n))
+	for _, p := range a.pushNames {
+		logger.Info("push channel", slog.String("channel", p))
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv := server.New(server.Config{BaseURL: base, Version: version()}, server.Deps{
 		Logger: logger, Identity: a.identity, Consent: a.consent, Versions: a.versions, Minors: a.minors, Media: a.media, DB: a.db, Registry: reg,
+		RealNames: a.realNames, Seeking: a.seeking, Location: a.location,
+		Inbox: a.inbox, Push: a.push,
 	})
 
 	jobCtx, stopJobs := context.WithCancel(context.Background())
@@ -61,8 +72,15 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		jobs.Job{Name: "consent.purges", Every: time.Minute, Run: a.consent.RunPurges},
 		// P70: children under 14 left without a guardian's consent.
 		jobs.Job{Name: "minors.expire", Every: time.Hour, Run: a.minors.DeleteUnverified},
+		jobs.Job{Name: "identity.real_name_attempts", Every: time.Hour, Run: a.identity.ExpireRealNameAttempts},
+		// No location history: positions past the freshness limit go.
+		jobs.Job{Name: "location.expire", Every: 10 * time.Minute, Run: a.location.Expire},
 		// Versions published by another process come into view here.
 		jobs.Job{Name: "consent.policy_versions", Every: time.Minute, Run: a.versions.Load},
+		// Notifications past their retention, and those of gone devices.
+		jobs.Job{Name: "notify.expire", Every: time.Hour, Run: a.inbox.Expire},
+		// Pushes whose process died mid-way.
+		jobs.Job{Name: "notify.resume", Every: time.Minute, Run: a.push.Resume},
 	).Start(jobCtx)
 
 	// Several replicas on PostgreSQL: each drops its cached consent states
@@ -85,6 +103,8 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	logger.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("base_url", base.String()), slog.String("version", version()))
+	// Live streams end when shutdown begins, or it would wait for them.
+	hs.RegisterOnShutdown(srv.StopStreams)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {

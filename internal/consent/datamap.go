@@ -91,8 +91,12 @@ type RecipientDecl struct {
 	Purpose      Purpose  `json:"purpose"`
 	Fields       []string `json:"fields"` // what it receives
 	Deidentified bool     `json:"deidentified"`
-	Region       string   `json:"region"`   // where it processes data: CN
-	Assessed     string   `json:"assessed"` // date of the last security assessment
+	Region       string   `json:"region"` // where it processes data: CN
+	// CrossBorder marks a recipient that processes data outside CN. The
+	// policy (4.1, P50) allows that only with the person's separate
+	// consent, so such a recipient must be declared as such.
+	CrossBorder bool   `json:"cross_border,omitempty"`
+	Assessed    string `json:"assessed"` // date of the last security assessment
 }
 
 // CookieDecl declares a cookie the service sets.
@@ -123,7 +127,7 @@ type DataMap struct {
 	exemptions map[string]bool
 }
 
-var fieldPattern = regexp.MustCompile(`^[a-z_]+\.[a-z_]+$`)
+var fieldPattern = regexp.MustCompile(`^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$`)
 
 // LoadDataMap parses and checks the embedded policy data.
 func LoadDataMap() (*DataMap, error) { return parseDataMap(dataMapJSON) }
@@ -161,8 +165,8 @@ func parseDataMap(b []byte) (*DataMap, error) {
 	recips := map[string]bool{}
 	for _, r := range m.Recipients {
 		recips[r.ID] = true
-		if r.Region != "CN" {
-			return nil, fmt.Errorf("consent: policy data: recipient %s processes data outside CN (P50)", r.ID)
+		if (r.Region != "CN") != r.CrossBorder {
+			return nil, fmt.Errorf("consent: policy data: recipient %s: region %q and cross_border %v disagree (P50)", r.ID, r.Region, r.CrossBorder)
 		}
 	}
 	m.purposes = map[Purpose]*PurposeDecl{}

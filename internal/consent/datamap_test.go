@@ -37,12 +37,12 @@ func TestDataMapLoads(t *testing.T) {
 
 func TestDataMapRejectsBrokenDeclarations(t *testing.T) {
 	for name, doc := range map[string]string{
-		"unknown category":     `{"purposes":[{"id":"a","basis":"necessary","categories":["nope"]}]}`,
-		"sensitive necessary":  `{"purposes":[{"id":"a","basis":"necessary","sensitive":true}]}`,
-		"foreign recipient":    `{"purposes":[{"id":"a","basis":"consent","recipients":["r"]}],"recipients":[{"id":"r","purpose":"a","region":"US"}]}`,
-		"bad field":            `{"categories":[{"id":"c","retention":{"rule":"account"},"fields":["nocolumn"]}]}`,
-		"days without days":    `{"categories":[{"id":"c","retention":{"rule":"days"}}]}`,
-		"cookie of no purpose": `{"cookies":[{"name":"x","purpose":"nope"}]}`,
+		"unknown category":             `{"purposes":[{"id":"a","basis":"necessary","categories":["nope"]}]}`,
+		"sensitive necessary":          `{"purposes":[{"id":"a","basis":"necessary","sensitive":true}]}`,
+		"undeclared foreign recipient": `{"purposes":[{"id":"a","basis":"consent","recipients":["r"]}],"recipients":[{"id":"r","purpose":"a","region":"US"}]}`,
+		"bad field":                    `{"categories":[{"id":"c","retention":{"rule":"account"},"fields":["nocolumn"]}]}`,
+		"days without days":            `{"categories":[{"id":"c","retention":{"rule":"days"}}]}`,
+		"cookie of no purpose":         `{"cookies":[{"name":"x","purpose":"nope"}]}`,
 	} {
 		if _, err := parseDataMap([]byte(doc)); err == nil {
 			t.Errorf("%s: accepted", name)

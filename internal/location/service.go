@@ -15,11 +15,12 @@ import (
 // Index is the in-memory geo index the service keeps current
 // (geo.Index): points under dense uint32 keys.
 type Index interface {
-	Set(key uint32, lat, lng float64)
+	// Set places key at the point; an error means the point is invalid.
+	Set(key uint32, lat, lng float64) error
 	Remove(key uint32)
 	// Within calls fn for every point within radiusKm (great-circle
 	// distance) of the centre, until fn returns false.
-	Within(lat, lng, radiusKm float64, fn func(key uint32, distKm float64) bool)
+	Within(lat, lng, radiusKm float64, fn func(key uint32, distKm float64) bool) error
 }
 
 // sealContext binds sealed positions to their column.
@@ -71,8 +72,12 @@ func (s *Service) Update(ctx context.Context, sub consent.Subject, lat, lng floa
 	if coarse {
 		lat, lng = snap(lat, lng, s.cfg.CoarseLevel)
 	}
+	// The index, the answer and the store all hold the stored precision,
+	// so a position reads back exactly as it was matched.
+	point := encodePoint(lat, lng)
+	lat, lng, _ = decodePoint(point)
 	p := Position{Subject: sub, Lat: lat, Lng: lng, Coarse: coarse, UpdatedAt: s.now()}
-	r := Record{Subject: sub, Sealed: s.keys.Seal(sealContext, encodePoint(lat, lng)), Coarse: coarse, UpdatedAt: p.UpdatedAt}
+	r := Record{Subject: sub, Sealed: s.keys.Seal(sealContext, point), Coarse: coarse, UpdatedAt: p.UpdatedAt}
 	if err := s.store.SavePosition(ctx, r); err != nil {
 		return Position{}, fmt.Errorf("location: update: %w", err)
 	}
@@ -104,7 +109,11 @@ func (s *Service) put(sub consent.Subject, lat, lng float64, at time.Time) {
 		s.keyOf[sub] = key
 	}
 	s.updated[key] = at.Unix()
-	s.index.Set(key, lat, lng)
+	// The coordinates were checked (CheckCoordinates) or came from a
+	// checked update, so the index takes them.
+	if err := s.index.Set(key, lat, lng); err != nil && s.logger != nil {
+		s.logger.Error("location: index refused a checked position", slog.Any("err", err))
+	}
 	s.mu.Unlock()
 }
 
@@ -170,13 +179,13 @@ func (s *Service) Within(lat, lng, radiusKm float64) ([]Match, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	var out []Match
-	s.index.Within(lat, lng, radiusKm, func(key uint32, d float64) bool {
+	err := s.index.Within(lat, lng, radiusKm, func(key uint32, d float64) bool {
 		if int(key) < len(s.subjects) && s.updated[key] > stale {
 			out = append(out, Match{Subject: s.subjects[key], DistanceKm: d})
 		}
 		return true
 	})
-	return out, nil
+	return out, err
 }
 
 // Load rebuilds the index from the store; run at start.

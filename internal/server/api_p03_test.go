@@ -25,6 +25,7 @@ import (
 	"github.com/yuncan/yuncan"
 	"github.com/yuncan/yuncan/internal/consent"
 	"github.com/yuncan/yuncan/internal/identity"
+	"github.com/yuncan/yuncan/internal/notify"
 	"github.com/yuncan/yuncan/internal/storetest"
 )
 
@@ -36,8 +37,18 @@ import (
 // built from the operation's own request schema. No route of the product
 // needs an optional consent just to be used, so any 403 consent_required,
 // guardian_consent_required, adults_only or policy_acceptance_required is
-// a P03 failure; so is any 5xx, and any other refusal the table
-// p03Expected does not explain.
+// a P03 failure (p03NeedsConsent lists the functions that do need one);
+// so is any 5xx, and any other refusal the table p03Expected does not
+// explain.
+//
+// Path parameters name real objects (pathParam): the walker's sessions,
+// notifications delivered to its inbox and its device's, its shields; for
+// people-seeking, the walker is staff of a partner rescue station (which
+// may publish without a real-name verification of its own), so it reports
+// and edits its own cases, and sends clues on a case that another person,
+// who granted the real_name consent and verified a real name, reported
+// and an admin published. Staff functions (tags Admin and Review) run as
+// an admin, who also grants no optional purpose.
 
 // p03ConsentCodes are the refusals that mean "a consent is missing".
 var p03ConsentCodes = []string{"consent_required", "guardian_consent_required", "adults_only", "policy_acceptance_required"}
@@ -51,6 +62,16 @@ var p03Expected = map[string]struct {
 }{
 	"POST /api/v1/me/guardian":        {http.StatusConflict, "guardian_not_required", "the walker is an adult: only an account under 14 asks for a guardian's consent"},
 	"POST /api/v1/me/guardian/verify": {http.StatusConflict, "guardian_not_required", "the walker is an adult: only an account under 14 verifies a guardian's consent"},
+	"GET /api/v1/me/location":         {http.StatusNotFound, "not_found", "the walker refused seeking_alert_location, without which no position is ever stored"},
+}
+
+// p03NeedsConsent lists the functions that need an optional purpose: for
+// them, and only them, 403 consent_required naming that purpose is the
+// right answer to a person who refused it (P05), and any success is a
+// failure of the gate.
+var p03NeedsConsent = map[string]string{
+	"PUT /api/v1/me/location":   "seeking_alert_location",
+	"POST /api/v1/me/real-name": "real_name",
 }
 
 // p03Destructive orders the operations that end a session or change the
@@ -67,7 +88,7 @@ var p03Destructive = []string{
 type p03Op struct {
 	Method, Path string // Path is the template, {param} included
 	Op           map[string]any
-	Auth         string // "none", "bearer" or "device"
+	Auth         string // "none", "bearer", "device" or "cookie"
 }
 
 func (o p03Op) key() string { return o.Method + " " + o.Path }
@@ -112,6 +133,8 @@ func p03Operations(tb testing.TB) (ops []p03Op, documented int) {
 					auths = append(auths, "bearer")
 				case alt["deviceToken"] != nil:
 					auths = append(auths, "device")
+				case alt["sessionCookie"] != nil:
+					auths = append(auths, "cookie")
 				default:
 					tb.Fatalf("%s %s: security %v is unknown to the walk; teach it", method, path, alt)
 				}
@@ -322,6 +345,12 @@ type p03Walker struct {
 	gen               *p03Gen
 	guardianRequestID string
 	unresolved        bool // the current request names a path parameter the walk does not know
+
+	devID    string // the walker's device
+	reporter string // the token of another person, real-name verified
+	org      string // the partner rescue station the walker is staff of
+	// made holds what pathParam created, by what it is for.
+	made map[string]string
 }
 
 // freshLogin logs the walker in again and returns the new session's token
@@ -344,11 +373,14 @@ func (w *p03Walker) freshLogin() (token, sessionID string) {
 	return "", ""
 }
 
-// pathParam resolves a {name} of path to a real value: one of the
+// pathParam resolves a {name} of o's path to a real value: one of the
 // walker's own sessions, a guardian request filed earlier, the policy
-// version in force, a purpose. Anything else gets a plausible value, and
-// the request may then answer 404.
-func (w *p03Walker) pathParam(path, name string, schema any) string {
+// version in force, a purpose, and the objects the people-seeking, inbox
+// and partner routes act on, each made for the operation (see the walk's
+// comment). Anything else gets a plausible value, and the request may
+// then answer 404.
+func (w *p03Walker) pathParam(o p03Op, name string, schema any) string {
+	path := o.Path
 	switch {
 	case path == "/api/v1/me/sessions/{id}":
 		_, id := w.freshLogin()
@@ -367,6 +399,59 @@ func (w *p03Walker) pathParam(path, name string, schema any) string {
 		// P05: a sensitive purpose, granted on its own.
 		return string(consent.PurposeContacts)
 	}
+
+	switch {
+	// People-seeking: cases.
+	case strings.HasPrefix(path, "/api/v1/review/cases/{id}/") && name == "id":
+		// Each review decision on its own case in review.
+		return w.once(o.key(), func() string { return w.submitted(w.reporter) })
+	case path == "/api/v1/cases/{id}/submit" && name == "id":
+		return w.once(o.key(), func() string { return w.newCase(w.token) })
+	case path == "/api/v1/cases/{id}/resolve" && name == "id":
+		return w.once(o.key(), func() string { return w.publish(w.submitted(w.token)) })
+	case path == "/api/v1/cases/{id}" && o.Method == "PUT", path == "/api/v1/cases/{id}/private",
+		strings.HasPrefix(path, "/api/v1/cases/{id}/photos"):
+		if name == "photo" {
+			return w.photo("/api/v1/cases/" + w.ownDraft() + "/photos")
+		}
+		return w.ownDraft()
+	case strings.HasPrefix(path, "/api/v1/cases/{id}"):
+		// The published case the walker reads and sends clues on.
+		switch name {
+		case "id":
+			return w.published()
+		case "clue":
+			return w.clue()
+		case "photo":
+			return w.once("clue photo", func() string {
+				return w.photo("/api/v1/cases/" + w.published() + "/clues/" + w.clue() + "/photos")
+			})
+		}
+	// Partner organisations.
+	case strings.HasPrefix(path, "/api/v1/admin/partner-orgs/{id}"):
+		switch name {
+		case "id":
+			return w.org
+		case "user":
+			// A member added for the purpose, never the walker.
+			return w.once(o.key(), func() string {
+				id := w.newUser()
+				apiWant(w.t, w.e.send(w.t, "POST", "/api/v1/admin/partner-orgs/"+w.org+"/staff", w.admin, map[string]string{"user_id": id}),
+					http.StatusCreated)
+				return id
+			})
+		}
+	// The inbox of the account or of the device, as the request is sent.
+	case strings.HasPrefix(path, "/api/v1/inbox/{id}"):
+		return w.notification(o).ID
+	case path == "/api/v1/me/shields/{id}":
+		n := w.notification(o)
+		sh, err := w.e.inbox.Dismiss(context.Background(), w.subject(o), n.ID, []notify.Reason{notify.ReasonKind})
+		if err != nil || len(sh) != 1 {
+			w.t.Fatalf("dismiss to make a shield: %v %v", sh, err)
+		}
+		return sh[0].ID
+	}
 	w.unresolved = true
 	if schema != nil {
 		if v, ok := w.gen.value(schema, name).(string); ok {
@@ -374,6 +459,115 @@ func (w *p03Walker) pathParam(path, name string, schema any) string {
 		}
 	}
 	return "p03-" + name
+}
+
+// once returns what build returned the first time key was asked for.
+func (w *p03Walker) once(key string, build func() string) string {
+	if v, ok := w.made[key]; ok {
+		return v
+	}
+	v := build()
+	w.made[key] = v
+	return v
+}
+
+// newUser signs up an account that grants nothing optional and returns
+// its id.
+func (w *p03Walker) newUser() string {
+	_, m := w.e.signUp(w.t, apiPhone())
+	return m["user"].(map[string]any)["id"].(string)
+}
+
+// newCase creates a draft reported by the holder of token and returns its
+// id.
+func (w *p03Walker) newCase(token string) string {
+	r := w.e.send(w.t, "POST", "/api/v1/cases", token, p03CaseBody())
+	apiWant(w.t, r, http.StatusCreated)
+	return r.JSON(w.t)["id"].(string)
+}
+
+// submitted is a new case reported by the holder of token, in review.
+func (w *p03Walker) submitted(token string) string {
+	id := w.newCase(token)
+	apiWant(w.t, w.e.send(w.t, "POST", "/api/v1/cases/"+id+"/submit", token, nil), http.StatusOK)
+	return id
+}
+
+// publish has the admin approve a case in review.
+func (w *p03Walker) publish(id string) string {
+	apiWant(w.t, w.e.send(w.t, "POST", "/api/v1/review/cases/"+id+"/approve", w.admin, nil), http.StatusOK)
+	return id
+}
+
+// published is the case another person reported and an admin published.
+func (w *p03Walker) published() string {
+	return w.once("published", func() string { return w.publish(w.submitted(w.reporter)) })
+}
+
+// ownDraft is a draft the walker reported.
+func (w *p03Walker) ownDraft() string {
+	return w.once("own draft", func() string { return w.newCase(w.token) })
+}
+
+// clue is a clue the walker sent on the published case, a typed one: a
+// place in the person's own words needs no consent.
+func (w *p03Walker) clue() string {
+	return w.once("clue", func() string {
+		r := w.e.send(w.t, "POST", "/api/v1/cases/"+w.published()+"/clues", w.token, map[string]any{"text": "seen at the pier", "place_name": "码头"})
+		apiWant(w.t, r, http.StatusCreated)
+		return r.JSON(w.t)["id"].(string)
+	})
+}
+
+// photo uploads a picture as the walker to path and returns its id.
+func (w *p03Walker) photo(path string) string {
+	r := w.e.do(w.t, apiReq{Method: "POST", Path: path, Token: w.token, CType: "image/png", Body: p03Image(w.t, "image/png")})
+	apiWant(w.t, r, http.StatusCreated)
+	return r.JSON(w.t)["id"].(string)
+}
+
+// subject is whose inbox o acts on: the walker's account, or its device.
+func (w *p03Walker) subject(o p03Op) notify.Subject {
+	if o.Auth == "device" {
+		return notify.Device(w.devID)
+	}
+	return notify.User(w.userID)
+}
+
+// notification delivers a fresh alert to the inbox o acts on, one that
+// every dismiss reason applies to.
+func (w *p03Walker) notification(o p03Op) notify.Notification {
+	w.t.Helper()
+	sub := w.subject(o)
+	n, created, err := w.e.inbox.Deliver(context.Background(), notify.Notification{Recipient: sub, Kind: notify.KindSeekingAlert,
+		DedupeKey: "p03:" + uuid.NewString(), Title: "附近有人走失", Body: "请留意",
+		Data: notify.Data{CaseID: "p03-case", Ring: 1, DistanceKM: 3, Link: "/cases/p03-case"}})
+	if err != nil || !created {
+		w.t.Fatalf("deliver to %v: %v", sub, err)
+	}
+	return n
+}
+
+// p03CaseBody is a valid case about a child.
+func p03CaseBody() map[string]any {
+	return map[string]any{
+		"category":  "child",
+		"person":    map[string]any{"full_name": "李小花", "sex": "female", "age": 6, "clothing": "yellow raincoat"},
+		"last_seen": map[string]any{"at": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339), "lat": 30.25, "lng": 120.15, "place_name": "西湖公园"},
+		"private":   map[string]any{"relationship": "mother", "contact_phone": apiPhone()},
+	}
+}
+
+// p03IDNumber is a valid resident ID number (GB 11643-1999): Beijing,
+// born on 1 March 1985, its check character computed.
+func p03IDNumber() string {
+	first := "110101198503011" + fmt.Sprintf("%02d", apiPhoneSeq.Add(1)%100)
+	weights := []int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
+	sum := 0
+	for i, c := range first {
+		sum += int(c-'0') * weights[i]
+	}
+	return first + string("10X98765432"[sum%11])
 }
 
 // request builds the request for o.
@@ -390,7 +584,7 @@ func (w *p03Walker) request(o p03Op) apiReq {
 		name, in := p["name"].(string), p["in"].(string)
 		switch in {
 		case "path":
-			path = strings.ReplaceAll(path, "{"+name+"}", url.PathEscape(w.pathParam(o.Path, name, p["schema"])))
+			path = strings.ReplaceAll(path, "{"+name+"}", url.PathEscape(w.pathParam(o, name, p["schema"])))
 		case "query", "header":
 			if required, _ := p["required"].(bool); !required {
 				continue
@@ -414,11 +608,13 @@ func (w *p03Walker) request(o p03Op) apiReq {
 	switch o.Auth {
 	case "bearer":
 		req.Token = w.token
-		if tags, _ := o.Op["tags"].([]any); slices.Contains(tags, any("Admin")) {
+		if tags, _ := o.Op["tags"].([]any); slices.Contains(tags, any("Admin")) || slices.Contains(tags, any("Review")) {
 			req.Token = w.admin
 		}
 	case "device":
 		req.Device = w.dev
+	case "cookie":
+		req.Header["Cookie"] = sessionCookie + "=" + w.token
 	}
 
 	if rb, ok := apiResolve(t, o.Op["requestBody"]).(map[string]any); ok {
@@ -498,8 +694,7 @@ func p03Send(tb testing.TB, e *apiEnv, r apiReq) apiResp {
 	if err != nil {
 		tb.Fatalf("%s %s: %v", r.Method, r.Path, err)
 	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
+	b, err := apiReadBody(res)
 	if err != nil {
 		tb.Fatalf("%s %s: read body: %v", r.Method, r.Path, err)
 	}
@@ -538,7 +733,23 @@ func TestP03EveryOperationWithOptionalConsentsOff(t *testing.T) {
 		r := e.send(t, "POST", "/api/v1/devices", "", map[string]string{"platform": "android"})
 		apiWant(t, r, http.StatusCreated)
 		w.dev = r.JSON(t)["token"].(string)
+		w.devID = r.JSON(t)["device"].(map[string]any)["id"].(string)
 		w.admin = e.staffToken(t, identity.RoleAdmin)
+		w.made = map[string]string{}
+
+		// People-seeking. Another person grants the real_name consent and
+		// verifies a real name, so as to report cases (P10); the walker is
+		// made staff of a partner rescue station, which may report cases
+		// without a verification of its own.
+		w.reporter, _ = e.signUp(t, apiPhone())
+		apiWant(t, e.send(t, "PUT", "/api/v1/consents/real_name", w.reporter, nil), http.StatusNoContent)
+		apiWant(t, e.send(t, "POST", "/api/v1/me/real-name", w.reporter, map[string]string{"real_name": "张三", "id_number": p03IDNumber()}),
+			http.StatusCreated)
+		r = e.send(t, "POST", "/api/v1/admin/partner-orgs", w.admin, map[string]string{"name": "P03 rescue station", "kind": "rescue_station"})
+		apiWant(t, r, http.StatusCreated)
+		w.org = r.JSON(t)["id"].(string)
+		apiWant(t, e.send(t, "POST", "/api/v1/admin/partner-orgs/"+w.org+"/staff", w.admin, map[string]string{"user_id": w.userID}),
+			http.StatusCreated)
 		asUser, asDevice := apiReq{Token: w.token}, apiReq{Device: w.dev}
 		for _, who := range []apiReq{asUser, asDevice} {
 			if g := w.optionalGranted(who); len(g) != 0 {
@@ -562,6 +773,8 @@ func TestP03EveryOperationWithOptionalConsentsOff(t *testing.T) {
 				"password":       "Yuncan-P03 walk 2026",
 				"version":        "p03-walk",
 				"purposes":       bulk,
+				// An account to make staff of the rescue station.
+				"user_id": w.newUser(),
 			},
 			refs: map[string]any{"#/components/schemas/PurposeID": string(consent.PurposeContacts)},
 		}
@@ -609,9 +822,14 @@ func TestP03EveryOperationWithOptionalConsentsOff(t *testing.T) {
 			}
 			table = append(table, line)
 
+			need := p03NeedsConsent[o.key()]
 			switch {
 			case r.Status >= 500:
 				t.Errorf("%s as %s: %d, a server error: %s", o.key(), o.Auth, r.Status, r.Body)
+			case need != "" && r.Status == http.StatusForbidden && er.Error.Code == "consent_required" && er.Error.Purpose == need:
+				// P05: the function that needs the purpose refuses without it.
+			case need != "":
+				t.Errorf("P05: %s as %s answered %d without the %s consent; want 403 consent_required", o.key(), o.Auth, r.Status, need)
 			case r.Status == http.StatusForbidden && slices.Contains(p03ConsentCodes, er.Error.Code):
 				t.Errorf("P03: %s as %s is refused for a missing consent (%s, purpose %q): no route needs an optional consent just to be used",
 					o.key(), o.Auth, er.Error.Code, er.Error.Purpose)

@@ -387,7 +387,7 @@ func TestAPIBadInput(t *testing.T) {
 
 		// The JSON routes, from the document, so a new one is covered.
 		type route struct{ method, path string }
-		var jsonRoutes, bearerRoutes, subjectRoutes []route
+		var jsonRoutes, bearerRoutes, subjectRoutes, deviceRoutes, optionalBearerRoutes []route
 		for path, item := range openAPIDoc(t)["paths"].(map[string]any) {
 			for method, o := range item.(map[string]any) {
 				op := o.(map[string]any)
@@ -398,13 +398,25 @@ func TestAPIBadInput(t *testing.T) {
 				switch fmt.Sprint(op["security"]) {
 				case "[map[bearerAuth:[]]]":
 					bearerRoutes = append(bearerRoutes, rt)
-				case "[map[bearerAuth:[]] map[deviceToken:[]]]":
+				case "[map[bearerAuth:[]] map[deviceToken:[]]]",
+					// The live stream also takes the web session cookie.
+					"[map[bearerAuth:[]] map[deviceToken:[]] map[sessionCookie:[]]]":
 					subjectRoutes = append(subjectRoutes, rt)
+				case "[map[deviceToken:[]]]":
+					deviceRoutes = append(deviceRoutes, rt)
+				case "[map[] map[bearerAuth:[]]]":
+					optionalBearerRoutes = append(optionalBearerRoutes, rt)
+				case "[]", "[map[] map[deviceToken:[]]]":
+					// Public; login checks a device token it is sent
+					// (TestAPIDeviceJourney).
+				default:
+					t.Errorf("%s %s: security %v is not checked here; teach TestAPIBadInput", rt.method, rt.path, op["security"])
 				}
 			}
 		}
-		if len(jsonRoutes) < 7 || len(bearerRoutes) < 10 || len(subjectRoutes) < 5 {
-			t.Fatalf("found %d JSON, %d bearer and %d account-or-device routes in openapi.json", len(jsonRoutes), len(bearerRoutes), len(subjectRoutes))
+		if len(jsonRoutes) < 7 || len(bearerRoutes) < 10 || len(subjectRoutes) < 5 || len(deviceRoutes) < 3 {
+			t.Fatalf("found %d JSON, %d bearer, %d account-or-device and %d device routes in openapi.json",
+				len(jsonRoutes), len(bearerRoutes), len(subjectRoutes), len(deviceRoutes))
 		}
 		for _, rt := range jsonRoutes {
 			limit := maxJSONBody
@@ -491,6 +503,44 @@ func TestAPIBadInput(t *testing.T) {
 				if !strings.HasPrefix(r.Header.Get("WWW-Authenticate"), "Bearer") {
 					t.Errorf("%s %s %s: no WWW-Authenticate", rt.method, path, c.name)
 				}
+			}
+		}
+
+		// Routes open to anyone refuse a bearer token that is not valid
+		// rather than serve it as anonymous.
+		for _, rt := range optionalBearerRoutes {
+			path := strings.ReplaceAll(rt.path, "{id}", "0190c0de-0000-7000-8000-000000000000")
+			r := e.do(t, apiReq{Method: rt.method, Path: path, Token: "yct_unknown", CType: "application/json", Body: `{"platform":"ios"}`})
+			if r.Status != http.StatusUnauthorized {
+				t.Errorf("%s %s with an unknown token: status %d, want 401", rt.method, path, r.Status)
+				continue
+			}
+			apiWantError(t, r, http.StatusUnauthorized, "unauthenticated")
+			if !strings.Contains(r.Header.Get("WWW-Authenticate"), `error="invalid_token"`) {
+				t.Errorf("%s %s: WWW-Authenticate %q", rt.method, path, r.Header.Get("WWW-Authenticate"))
+			}
+		}
+
+		// Routes for a device want a known X-Device-Token; a bearer token
+		// does not stand in for it.
+		for _, rt := range deviceRoutes {
+			for _, c := range []struct {
+				name string
+				req  apiReq
+			}{
+				{"nothing", apiReq{}},
+				{"unknown device", apiReq{Device: "ycd_unknown"}},
+				{"bearer token only", apiReq{Token: tok}},
+			} {
+				req := c.req
+				// A body valid for PUT /devices/current, which reads it first.
+				req.Method, req.Path, req.CType, req.Body = rt.method, rt.path, "application/json", `{"platform":"android"}`
+				r := e.do(t, req)
+				if r.Status != http.StatusUnauthorized {
+					t.Errorf("%s %s %s: status %d, want 401", rt.method, rt.path, c.name, r.Status)
+					continue
+				}
+				apiWantError(t, r, http.StatusUnauthorized, "device_unknown")
 			}
 		}
 
@@ -640,8 +690,8 @@ func TestAPIConsentJourney(t *testing.T) {
 		// on.
 		st := states(asDevice)
 		for p, g := range st {
-			if g != (p == "account" || p == "security") {
-				t.Errorf("P01: %s granted = %v before any choice", p, g)
+			if necessary := e.consent.DataMap().Purpose(consent.Purpose(p)).Basis == consent.BasisNecessary; g != necessary {
+				t.Errorf("P01: %s granted = %v before any choice (necessary: %v)", p, g, necessary)
 			}
 		}
 		grant := func(who apiReq, method, path string, body any) apiResp {

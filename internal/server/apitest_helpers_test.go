@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -23,17 +24,22 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/yuncan/yuncan"
+	"github.com/yuncan/yuncan/internal/certify"
 	"github.com/yuncan/yuncan/internal/consent"
+	"github.com/yuncan/yuncan/internal/geo"
 	"github.com/yuncan/yuncan/internal/identity"
 	"github.com/yuncan/yuncan/internal/keyring"
+	"github.com/yuncan/yuncan/internal/location"
 	"github.com/yuncan/yuncan/internal/media"
 	"github.com/yuncan/yuncan/internal/notify"
+	"github.com/yuncan/yuncan/internal/seeking"
 	"github.com/yuncan/yuncan/internal/sqlstore"
 	"github.com/yuncan/yuncan/internal/storetest"
 )
 
 // apiEnv is the server wired as cmd/yuncan wires it (real database, real
-// keyring, outbox SMS, file media store), served over HTTP by httptest.
+// keyring, outbox SMS, outbox certifier, file media store, the inbox with
+// Web Push, the location index), served over HTTP by httptest.
 // Every response that goes through it is checked against the OpenAPI
 // document: its status must be documented for the route and its body
 // must match the documented schema.
@@ -50,6 +56,19 @@ type apiEnv struct {
 	minors   *consent.Minors
 	media    media.Store
 	outbox   string
+	// seeking is the people-seeking service, as cmd/yuncan wires it.
+	seeking *seeking.Service
+	// realNames verifies real names through the outbox certifier, whose
+	// file is certOutbox; the real_name consent gates it and its
+	// withdrawal deletes the verification.
+	realNames  *identity.RealNameVerifier
+	certOutbox string
+	// inbox and push deliver notifications; Web Push is the only push
+	// channel, and its client refuses to reach any network.
+	inbox *notify.Inbox
+	push  *notify.Dispatcher
+	// positions is the location service, over a geo index.
+	positions *location.Service
 }
 
 type apiEnvOptions struct {
@@ -90,11 +109,61 @@ func newAPIEnv(tb testing.TB, target storetest.Target, o apiEnvOptions) *apiEnv 
 	ident := identity.NewService(db.Identity(), keys, sms, policyVersion, nil, o.identity)
 	ms := media.NewFileStore(filepath.Join(tb.TempDir(), "media"))
 	minors := consent.NewMinors(db.Minors(), db.Consent(), cs, ident, ms, keys, nil, consent.MinorsConfig{}, logger)
-	srv := New(Config{Version: "test"}, Deps{Logger: logger, Identity: ident, Consent: cs, Versions: versions, Minors: minors,
-		Media: ms, DB: db})
+	sk := seeking.NewService(seeking.Deps{Store: db.Seeking(), RealNames: ident, Gate: cs, Media: ms, Keys: keys, Logger: logger}, seeking.Config{})
+
+	// P10: real-name verification asks the separate real_name consent
+	// first, and withdrawing it deletes the verification (P63).
+	certOutbox := filepath.Join(tb.TempDir(), "outbox", "certifier.jsonl")
+	realNames := identity.NewRealNameVerifier(ident, certify.NewOutbox(certOutbox, nil), func(ctx context.Context, userID string) error {
+		return cs.Require(ctx, consent.User(userID), consent.PurposeRealName)
+	}, identity.RealNameConfig{})
+	cs.OnWithdraw(consent.PurposeRealName, "identity.real_name", func(ctx context.Context, sub consent.Subject) error {
+		if sub.Kind != consent.SubjectUser {
+			return nil
+		}
+		return ident.DeleteRealName(ctx, sub.ID)
+	})
+
+	// The inbox, and Web Push with fresh VAPID keys.
+	vapid, err := notify.GenerateVAPIDKeys()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	wp, err := notify.NewWebPush(notify.WebPushConfig{Keys: vapid, Subject: "mailto:push@yuncan.example"}, &http.Client{Transport: apiNoNetwork{}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	inbox := notify.NewInbox(db.Notify(), notify.InboxConfig{}, nil)
+	push := notify.NewDispatcher(inbox, map[notify.Channel]notify.Pusher{notify.ChannelWebPush: wp}, notify.DispatcherConfig{
+		// P60: marketing pushes only with the marketing_push consent.
+		MarketingAllowed: func(ctx context.Context, s notify.Subject) (bool, error) {
+			return cs.Granted(ctx, consent.Subject{Kind: consent.SubjectKind(s.Kind), ID: s.ID}, consent.PurposeMarketingPush)
+		},
+	}, logger)
+
+	// Positions for people-seeking alerts, over the geo index.
+	positions := location.NewService(db.Location(), &geo.Index{}, cs, keys, nil, location.Config{}, logger)
+	if _, err := positions.Load(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
+
+	srv := New(Config{Version: "test"}, Deps{Logger: logger, Identity: ident, Consent: cs, Location: positions, Versions: versions, Minors: minors,
+		Media: ms, DB: db, Seeking: sk, RealNames: realNames, Inbox: inbox, Push: push})
 	ts := httptest.NewServer(srv)
 	tb.Cleanup(ts.Close)
-	return &apiEnv{target: target.Name, srv: srv, ts: ts, db: db, keys: keys, ident: ident, consent: cs, versions: versions, minors: minors, media: ms, outbox: outbox}
+	// Registered after ts.Close, so it runs first: open streams end and
+	// Close need not wait for them.
+	tb.Cleanup(srv.StopStreams)
+	return &apiEnv{target: target.Name, srv: srv, ts: ts, db: db, keys: keys, ident: ident, consent: cs, versions: versions, minors: minors, media: ms, outbox: outbox,
+		seeking: sk, realNames: realNames, certOutbox: certOutbox, inbox: inbox, push: push, positions: positions}
+}
+
+// apiNoNetwork is the transport of every push client in tests: nothing
+// leaves the machine.
+type apiNoNetwork struct{}
+
+func (apiNoNetwork) RoundTrip(r *http.Request) (*http.Response, error) {
+	return nil, fmt.Errorf("tests reach no network (%s)", r.URL.Host)
 }
 
 // apiForEachTarget runs fn, in parallel, on every storage target: SQLite
@@ -189,8 +258,7 @@ func (e *apiEnv) do(tb testing.TB, r apiReq) apiResp {
 	if err != nil {
 		tb.Fatalf("%s %s: %v", r.Method, r.Path, err)
 	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
+	b, err := apiReadBody(res)
 	if err != nil {
 		tb.Fatalf("%s %s: read body: %v", r.Method, r.Path, err)
 	}
@@ -200,6 +268,34 @@ func (e *apiEnv) do(tb testing.TB, r apiReq) apiResp {
 	}
 	apiCheckAgainstDoc(tb, r.Method, r.Path, out)
 	return out
+}
+
+// apiReadBody reads a response in full and closes it. An event stream
+// never ends: it is read up to the end of its first "ready" event (or
+// for at most 10 seconds), then closed.
+func apiReadBody(res *http.Response) ([]byte, error) {
+	defer res.Body.Close()
+	if !strings.HasPrefix(res.Header.Get("Content-Type"), "text/event-stream") {
+		return io.ReadAll(res.Body)
+	}
+	stop := time.AfterFunc(10*time.Second, func() { res.Body.Close() })
+	defer stop.Stop()
+	var out []byte
+	ready := false
+	br := bufio.NewReader(res.Body)
+	for {
+		line, err := br.ReadString('\n')
+		out = append(out, line...)
+		if err != nil {
+			return out, fmt.Errorf("the event stream ended before its ready event: %w", err)
+		}
+		switch line = strings.TrimRight(line, "\r\n"); {
+		case line == "event: ready":
+			ready = true
+		case line == "" && ready:
+			return out, nil
+		}
+	}
 }
 
 // get, post and friends are short forms of do for JSON calls.
@@ -464,7 +560,7 @@ func apiCheckAgainstDoc(tb testing.TB, method, path string, r apiResp) {
 		tb.Fatalf("%s: Content-Type %q not documented", what, mt)
 	}
 	schema, ok := media["schema"]
-	if !ok || mt != "application/json" {
+	if !ok || mt != "application/json" && !strings.HasSuffix(mt, "+json") {
 		return
 	}
 	var v any
@@ -527,7 +623,7 @@ func apiValidate(tb testing.TB, schema, v any, at string) []string {
 	fail := func(format string, args ...any) { errs = append(errs, at+": "+fmt.Sprintf(format, args...)) }
 	for kw, arg := range s {
 		switch kw {
-		case "description", "title", "examples", "contentMediaType":
+		case "description", "title", "examples", "contentMediaType", "default":
 		case "$ref":
 			errs = append(errs, apiValidate(tb, apiPointer(tb, arg.(string)), v, at)...)
 		case "type":
@@ -604,11 +700,30 @@ func apiValidate(tb testing.TB, schema, v any, at string) []string {
 			if a, ok := v.([]any); ok && len(a) < int(arg.(float64)) {
 				fail("%d items, want at least %v", len(a), arg)
 			}
+		case "maxItems":
+			if a, ok := v.([]any); ok && len(a) > int(arg.(float64)) {
+				fail("%d items, want at most %v", len(a), arg)
+			}
 		case "minimum":
 			if f, ok := v.(float64); ok && f < arg.(float64) {
 				fail("%v is below %v", f, arg)
 			}
+		case "maximum":
+			if f, ok := v.(float64); ok && f > arg.(float64) {
+				fail("%v is above %v", f, arg)
+			}
+		case "exclusiveMinimum":
+			if f, ok := v.(float64); ok && f <= arg.(float64) {
+				fail("%v is not above %v", f, arg)
+			}
+		case "exclusiveMaximum":
+			if f, ok := v.(float64); ok && f >= arg.(float64) {
+				fail("%v is not below %v", f, arg)
+			}
 		case "format":
+			if !slices.Contains([]string{"date-time", "date", "uuid", "uri-reference", "uri"}, arg.(string)) {
+				tb.Fatalf("openapi.json: format %q at %s is not checked by apiValidate; teach apiFormatOK", arg, at)
+			}
 			if str, ok := v.(string); ok && !apiFormatOK(arg.(string), str) {
 				fail("%q is not a %s", str, arg)
 			}
@@ -668,6 +783,9 @@ func apiFormatOK(format, s string) bool {
 		return err == nil && len(s) == 36
 	case "uri-reference":
 		return s != "" && !strings.ContainsAny(s, " \n")
+	case "uri":
+		u, err := url.Parse(s)
+		return err == nil && u.Scheme != "" && !strings.ContainsAny(s, " \n")
 	}
 	return true
 }

@@ -64,10 +64,67 @@ func (s *Server) routes(mux *http.ServeMux, reg *prometheus.Registry) {
 	api("GET", "/api/v1/me/notices", auth(s.handleNoticeList()))
 	api("POST", "/api/v1/admin/policy-versions", auth(s.requireRole(s.handlePolicyVersionCreate(), identity.RoleAdmin)))
 
+	// Real-name verification.
+	api("GET", "/api/v1/me/real-name", auth(s.handleRealNameShow()))
+	api("POST", "/api/v1/me/real-name", auth(s.handleRealNameVerify()))
+	api("DELETE", "/api/v1/me/real-name", auth(s.handleRealNameDelete()))
+
 	// Privacy settings.
 	api("GET", "/api/v1/me/privacy-settings", auth(s.handlePrivacySettingsShow()))
 	api("PATCH", "/api/v1/me/privacy-settings", auth(s.handlePrivacySettingsUpdate()))
 	mux.Handle("GET /.well-known/gpc.json", s.handleGPCWellKnown())
+	// Location for people-seeking alerts: the caller's account, or a
+	// device before login.
+	api("PUT", "/api/v1/me/location", s.handleLocationUpdate())
+	api("GET", "/api/v1/me/location", s.handleLocationShow())
+	api("DELETE", "/api/v1/me/location", s.handleLocationDelete())
+
+	// People-seeking.
+	mod, admin := identity.RoleModerator, identity.RoleAdmin
+	api("GET", "/api/v1/cases", s.handleCaseList())
+	api("GET", "/api/v1/cases.geojson", s.handleCaseFeed())
+	api("POST", "/api/v1/cases", auth(s.handleCaseCreate()))
+	api("GET", "/api/v1/cases/{id}", s.handleCaseShow())
+	api("PUT", "/api/v1/cases/{id}", auth(s.handleCaseUpdate()))
+	api("GET", "/api/v1/cases/{id}/private", auth(s.handleCasePrivate()))
+	api("POST", "/api/v1/cases/{id}/submit", auth(s.handleCaseSubmit()))
+	api("POST", "/api/v1/cases/{id}/resolve", auth(s.handleCaseResolve()))
+	api("POST", "/api/v1/cases/{id}/photos", auth(s.handleCasePhotoAdd()))
+	api("DELETE", "/api/v1/cases/{id}/photos/{photo}", auth(s.handleCasePhotoDelete()))
+	api("GET", "/api/v1/me/cases", auth(s.handleMyCaseList()))
+	api("POST", "/api/v1/cases/{id}/clues", auth(s.handleClueCreate()))
+	api("GET", "/api/v1/cases/{id}/clues", auth(s.handleClueList()))
+	api("GET", "/api/v1/cases/{id}/clues/{clue}", auth(s.handleClueShow()))
+	api("POST", "/api/v1/cases/{id}/clues/{clue}/review", auth(s.handleClueReview()))
+	api("POST", "/api/v1/cases/{id}/clues/{clue}/photos", auth(s.handleCluePhotoAdd()))
+	api("GET", "/api/v1/cases/{id}/clues/{clue}/photos/{photo}", auth(s.handleCluePhotoShow()))
+	api("POST", "/api/v1/cases/{id}/clues/{clue}/messages", auth(s.handleMessageCreate()))
+	api("GET", "/api/v1/cases/{id}/clues/{clue}/messages", auth(s.handleMessageList()))
+	api("GET", "/api/v1/review/cases", auth(s.requireRole(s.handleReviewQueue(), mod, admin)))
+	api("POST", "/api/v1/review/cases/{id}/approve", auth(s.requireRole(s.handleReviewApprove(), mod, admin)))
+	api("POST", "/api/v1/review/cases/{id}/reject", auth(s.requireRole(s.handleReviewReject(), mod, admin)))
+	api("POST", "/api/v1/review/cases/{id}/return", auth(s.requireRole(s.handleReviewReturn(), mod, admin)))
+	api("POST", "/api/v1/review/cases/{id}/verification", auth(s.requireRole(s.handleReviewVerify(), mod, admin)))
+	api("POST", "/api/v1/admin/partner-orgs", auth(s.requireRole(s.handlePartnerOrgCreate(), admin)))
+	api("GET", "/api/v1/admin/partner-orgs", auth(s.requireRole(s.handlePartnerOrgList(), admin)))
+	api("POST", "/api/v1/admin/partner-orgs/{id}/staff", auth(s.requireRole(s.handlePartnerStaffAdd(), admin)))
+	api("DELETE", "/api/v1/admin/partner-orgs/{id}/staff/{user}", auth(s.requireRole(s.handlePartnerStaffRemove(), admin)))
+	// Case photos: public while the case is published, else only for the
+	// reporter and staff.
+	mux.Handle("GET /media/cases/{key...}", s.handleCasePhotoShow())
+
+	// Inbox and push.
+	api("GET", "/api/v1/inbox", s.handleInboxList())
+	api("GET", "/api/v1/inbox/stream", s.handleInboxStream())
+	api("POST", "/api/v1/inbox/{id}/read", s.handleInboxRead())
+	api("POST", "/api/v1/inbox/{id}/open", s.handleInboxOpen())
+	api("POST", "/api/v1/inbox/{id}/dismiss", s.handleInboxDismiss())
+	api("GET", "/api/v1/me/shields", s.handleShieldList())
+	api("DELETE", "/api/v1/me/shields/{id}", s.handleShieldDelete())
+	api("GET", "/api/v1/push/vapid-public-key", s.handleVAPIDKeyShow())
+	api("PUT", "/api/v1/devices/current/web-push", s.handleWebPushSave())
+	api("DELETE", "/api/v1/devices/current/web-push", s.handleWebPushDelete())
+
 	mux.Handle("/api/", s.handleNotFound())
 
 	// Operations.

@@ -8,13 +8,17 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/yuncan/yuncan/internal/consent"
 	"github.com/yuncan/yuncan/internal/identity"
+	"github.com/yuncan/yuncan/internal/location"
 	"github.com/yuncan/yuncan/internal/media"
+	"github.com/yuncan/yuncan/internal/notify"
+	"github.com/yuncan/yuncan/internal/seeking"
 )
 
 // Config is what the HTTP frame needs to know about its deployment.
@@ -36,6 +40,7 @@ type Server struct {
 	logger   *slog.Logger
 	identity *identity.Service
 	consent  *consent.Service
+	location *location.Service
 	versions *consent.Versions
 	minors   *consent.Minors
 	media    media.Store
@@ -46,6 +51,19 @@ type Server struct {
 	pages    *pages
 	// apiRoutes lists the API routes, for the OpenAPI coverage test.
 	apiRoutes []route
+
+	// realNames verifies real names; nil when not wired (503).
+	realNames *identity.RealNameVerifier
+
+	// seeking holds cases, clues and the relay.
+	seeking *seeking.Service
+
+	// Inbox and push; nil when not wired (503).
+	inbox           *notify.Inbox
+	push            *notify.Dispatcher
+	streamHeartbeat time.Duration
+	streamsDone     chan struct{} // closed by StopStreams
+	stopStreams     sync.Once
 }
 
 // Deps are the services the server calls.
@@ -53,6 +71,7 @@ type Deps struct {
 	Logger   *slog.Logger
 	Identity *identity.Service
 	Consent  *consent.Service
+	Location *location.Service
 	// Versions knows the privacy policy versions and who accepted which.
 	Versions *consent.Versions
 	// Minors holds the rules for minors: guardian consent and requests.
@@ -62,6 +81,22 @@ type Deps struct {
 	// Registry receives the HTTP metrics; nil makes a fresh one.
 	Registry *prometheus.Registry
 	Now      func() time.Time
+
+	// RealNames verifies real names through the certifier (policy
+	// 1.1.2, P10); nil answers POST /api/v1/me/real-name with 503.
+	RealNames *identity.RealNameVerifier
+
+	// Seeking holds missing-person cases, clues and the masked relay.
+	Seeking *seeking.Service
+
+	// Inbox is the in-app inbox, its shields and live stream; Push
+	// stores Web Push subscriptions and knows the VAPID key. Nil answers
+	// their routes with 503.
+	Inbox *notify.Inbox
+	Push  *notify.Dispatcher
+	// StreamHeartbeat is how often an idle live stream gets a comment
+	// (25 seconds when zero).
+	StreamHeartbeat time.Duration
 }
 
 // New returns the server with every route in place.
@@ -72,10 +107,13 @@ func New(cfg Config, d Deps) *Server {
 	if d.Registry == nil {
 		d.Registry = prometheus.NewRegistry()
 	}
-	s := &Server{cfg: cfg, logger: d.Logger, identity: d.Identity, consent: d.Consent, media: d.Media, db: d.DB, now: d.Now,
+	s := &Server{cfg: cfg, logger: d.Logger, identity: d.Identity, consent: d.Consent, location: d.Location, media: d.Media, db: d.DB, now: d.Now,
 		metrics: newMetrics(d.Registry), pages: mustParsePages()}
 	s.versions = d.Versions
 	s.minors = d.Minors
+	s.realNames = d.RealNames
+	s.seeking = d.Seeking
+	s.inbox, s.push, s.streamHeartbeat, s.streamsDone = d.Inbox, d.Push, d.StreamHeartbeat, make(chan struct{})
 	mux := http.NewServeMux()
 	s.routes(mux, d.Registry)
 	// P31: the Global Privacy Control signal reaches every handler.
