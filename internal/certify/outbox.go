@@ -2,16 +2,13 @@ package certify
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/yuncan/yuncan/internal/identity"
+	"github.com/yuncan/yuncan/internal/jsonl"
 )
 
 // MismatchName is the name the outbox answers with a mismatch, so that a
@@ -24,9 +21,8 @@ const MismatchName = "测试不符"
 // the name and the ID number masked, never in clear, and no phone. Each
 // line is synced before Verify returns.
 type Outbox struct {
-	path string
+	file *jsonl.File
 	now  func() time.Time
-	mu   sync.Mutex
 }
 
 // NewOutbox returns an outbox writing to path; the folder is created with
@@ -36,11 +32,11 @@ func NewOutbox(path string, now func() time.Time) *Outbox {
 	if now == nil {
 		now = time.Now
 	}
-	return &Outbox{path: path, now: now}
+	return &Outbox{file: jsonl.New(path), now: now}
 }
 
 // Path is the file the outbox appends to.
-func (o *Outbox) Path() string { return o.path }
+func (o *Outbox) Path() string { return o.file.Path() }
 
 // OutboxLine is one line of the outbox file.
 type OutboxLine struct {
@@ -55,31 +51,11 @@ type OutboxLine struct {
 // Verify records the check and answers it.
 func (o *Outbox) Verify(_ context.Context, name string, id identity.IDNumber, phone identity.Phone) (identity.Certification, error) {
 	c := identity.Certification{Match: name != MismatchName, Reference: "outbox-" + uuid.Must(uuid.NewV7()).String()}
-	line, err := json.Marshal(OutboxLine{
+	err := o.file.Append(OutboxLine{
 		At: o.now().UTC().Format(time.RFC3339Nano), NameMasked: identity.MaskRealName(name), IDNumberMasked: id.Masked(),
 		WithPhone: phone != "", Match: c.Match, Reference: c.Reference,
 	})
 	if err != nil {
-		return identity.Certification{}, fmt.Errorf("certify: outbox: %w", err)
-	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if err := os.MkdirAll(filepath.Dir(o.path), 0o700); err != nil {
-		return identity.Certification{}, fmt.Errorf("certify: outbox: %w", err)
-	}
-	f, err := os.OpenFile(o.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-	if err != nil {
-		return identity.Certification{}, fmt.Errorf("certify: outbox: %w", err)
-	}
-	if _, err := f.Write(append(line, '\n')); err != nil {
-		f.Close()
-		return identity.Certification{}, fmt.Errorf("certify: outbox: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return identity.Certification{}, fmt.Errorf("certify: outbox: %w", err)
-	}
-	if err := f.Close(); err != nil {
 		return identity.Certification{}, fmt.Errorf("certify: outbox: %w", err)
 	}
 	return c, nil

@@ -4,12 +4,10 @@ package notify
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
-	"sync"
 	"time"
+
+	"github.com/yuncan/yuncan/internal/jsonl"
 )
 
 // Message is one SMS or email.
@@ -34,9 +32,8 @@ type Sender interface {
 // can read the codes. It is durable: each line is synced before Send
 // returns.
 type Outbox struct {
-	path string
+	file *jsonl.File
 	now  func() time.Time
-	mu   sync.Mutex
 }
 
 // NewOutbox returns an outbox writing to path; the folder is created with
@@ -45,11 +42,11 @@ func NewOutbox(path string, now func() time.Time) *Outbox {
 	if now == nil {
 		now = time.Now
 	}
-	return &Outbox{path: path, now: now}
+	return &Outbox{file: jsonl.New(path), now: now}
 }
 
 // Path is the file the outbox appends to.
-func (o *Outbox) Path() string { return o.path }
+func (o *Outbox) Path() string { return o.file.Path() }
 
 type outboxLine struct {
 	At      string `json:"at"`
@@ -61,28 +58,11 @@ type outboxLine struct {
 
 // Send appends m to the outbox file.
 func (o *Outbox) Send(_ context.Context, m Message) error {
-	line, err := json.Marshal(outboxLine{
+	err := o.file.Append(outboxLine{
 		At: o.now().UTC().Format(time.RFC3339Nano), To: m.To, Subject: m.Subject, Body: m.Body, Code: m.Code,
 	})
 	if err != nil {
 		return fmt.Errorf("notify: outbox: %w", err)
 	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if err := os.MkdirAll(filepath.Dir(o.path), 0o700); err != nil {
-		return fmt.Errorf("notify: outbox: %w", err)
-	}
-	f, err := os.OpenFile(o.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-	if err != nil {
-		return fmt.Errorf("notify: outbox: %w", err)
-	}
-	if _, err := f.Write(append(line, '\n')); err != nil {
-		f.Close()
-		return fmt.Errorf("notify: outbox: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("notify: outbox: %w", err)
-	}
-	return f.Close()
+	return nil
 }
