@@ -48,9 +48,26 @@ func TestBenchAlerts(t *testing.T) {
 	if runs, _ := rep["select_ms_runs"].([]any); len(runs) != 3 {
 		t.Errorf("select_ms_runs = %v", rep["select_ms_runs"])
 	}
-	for _, k := range []string{"fanout_ms", "redis_ms", "speedup_vs_redis"} {
+	for _, k := range []string{"fanout_ms", "fanout_recipients", "redis_ms", "speedup_vs_redis"} {
 		if v, ok := rep[k]; !ok || v != nil {
 			t.Errorf("%s = %v, want null", k, v)
+		}
+	}
+}
+
+// --fanout enqueues every recipient of the ring on an embedded JetStream
+// and records the ring on SQLite, in a temporary folder.
+func TestBenchAlertsFanout(t *testing.T) {
+	rep, err := benchRun(t, "--users", "3000", "--seed", "7", "--runs", "1", "--radius-km", "300", "--fanout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep["fanout_recipients"] != rep["recipients"] || rep["recipients"].(float64) < 1 {
+		t.Errorf("fanout_recipients %v, recipients %v", rep["fanout_recipients"], rep["recipients"])
+	}
+	for _, k := range []string{"fanout_ms", "fanout_with_select_ms", "fanout_batches"} {
+		if v, ok := rep[k].(float64); !ok || v <= 0 {
+			t.Errorf("%s = %v", k, rep[k])
 		}
 	}
 }
@@ -106,7 +123,7 @@ func TestBenchAlertsRefuses(t *testing.T) {
 		{[]string{"bench", "alerts", "--lat", "91"}, "lat"},
 		{[]string{"bench", "alerts", "--users", "0"}, "users"},
 		{[]string{"bench", "alerts", "--runs", "0"}, "runs"},
-		{[]string{"bench", "alerts", "--fanout"}, "not available"},
+		{[]string{"bench", "alerts", "--fanout", "--radius-km", "0"}, "--fanout needs --radius-km more than 0"},
 		{[]string{"bench", "alerts", "--population", filepath.Join(dir, "missing.csv")}, "missing.csv"},
 		{[]string{"bench", "alerts", "--population", bad}, "line 3"},
 		{[]string{"bench", "alerts", "--population", dup}, "twice"},

@@ -29,7 +29,7 @@ Usage:
   yuncan version                            print the version
   yuncan admin create-user --phone P --role admin|moderator|user [flags]
   yuncan admin rotate-keys [flags]          add a data key and re-encrypt sensitive fields
-  yuncan bench alerts [flags]               time alert targeting on a population; prints JSON (bench alerts -h)
+  yuncan bench alerts [flags]               time alert targeting and fan-out on a population; prints JSON (bench alerts -h)
 
 Flags (each has a YUNCAN_* environment twin, e.g. --data and YUNCAN_DATA):
 `
@@ -53,7 +53,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdBench(ctx, rest, stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
-		newFlags("serve", getenv, stdout).fs.PrintDefaults()
+		fl := newFlags("serve", getenv, stdout)
+		addAlertFlags(fl.fs, getenv)
+		fl.fs.PrintDefaults()
 		return nil
 	default:
 		return fmt.Errorf("unknown command %q; run yuncan help", cmd)

@@ -132,6 +132,18 @@ type Result struct {
 // dispatch the same notification (same dedupe key) again and only what is
 // missing happens.
 func (d *Dispatcher) Dispatch(ctx context.Context, n Notification) (Result, error) {
+	return d.dispatch(ctx, n, true)
+}
+
+// DispatchQuiet is Dispatch without the pushes: the inbox and the live
+// streams only, with the same consent gate and shields. The alerts use it
+// in quiet hours. Dispatching the same notification again later, by
+// either method, finds the first one (and Dispatch pushes it then).
+func (d *Dispatcher) DispatchQuiet(ctx context.Context, n Notification) (Result, error) {
+	return d.dispatch(ctx, n, false)
+}
+
+func (d *Dispatcher) dispatch(ctx context.Context, n Notification, push bool) (Result, error) {
 	if err := n.Validate(); err != nil {
 		return Result{}, err
 	}
@@ -154,6 +166,9 @@ func (d *Dispatcher) Dispatch(ctx context.Context, n Notification) (Result, erro
 		return Result{}, err
 	}
 	res := Result{Notification: got, Created: created}
+	if !push {
+		return res, nil
+	}
 	res.Deliveries, err = d.pushAll(ctx, got, nil)
 	return res, err
 }

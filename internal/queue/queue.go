@@ -65,7 +65,7 @@ type Message struct {
 const (
 	defaultPrefix    = "YUNCAN"
 	duplicateWindow  = 10 * time.Minute
-	defaultAckWait   = 2 * time.Minute
+	defaultAckWait   = 30 * time.Second
 	defaultMaxDeliv  = 10
 	maxIDLen         = 256
 	publishAttempts  = 8
