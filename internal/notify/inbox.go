@@ -55,7 +55,7 @@ const (
 	KindMarketing Kind = "marketing"
 )
 
-var kinds = []Kind{KindSeekingAlert, KindSeekingResolution, KindPolicyUpdated, KindSecurity, KindMarketing}
+var kinds = []Kind{KindSeekingAlert, KindSeekingResolution, KindPolicyUpdated, KindSecurity, KindMarketing, "ticket_reply" /* tickets.NotifyKind */}
 
 // Valid reports whether k is a known kind.
 func (k Kind) Valid() bool { return slices.Contains(kinds, k) }
