@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/yuncan/yuncan/internal/alert"
 	"github.com/yuncan/yuncan/internal/certify"
 	"github.com/yuncan/yuncan/internal/consent"
 	"github.com/yuncan/yuncan/internal/geo"
@@ -18,6 +19,7 @@ import (
 	"github.com/yuncan/yuncan/internal/notify"
 	"github.com/yuncan/yuncan/internal/seeking"
 	"github.com/yuncan/yuncan/internal/sqlstore"
+	"github.com/yuncan/yuncan/internal/tickets"
 )
 
 // app is the wired service: the parts every subcommand shares.
@@ -31,6 +33,7 @@ type app struct {
 	location *location.Service
 	versions *consent.Versions
 	minors   *consent.Minors
+	tickets  *tickets.Service
 	media    media.Store
 	sms      string // provider descriptions, for the start-up log
 	email    string
@@ -40,8 +43,11 @@ type app struct {
 	realNames *identity.RealNameVerifier
 	certifier string
 
-	// seeking holds missing-person cases, clues and the masked relay.
+	// seeking holds missing-person cases, clues and the masked relay;
+	// hooks forwards its publications and resolutions to the alerts,
+	// which serve starts (openAlerts).
 	seeking *seeking.Service
+	hooks   *alertHooks
 
 	// inbox and push deliver notifications: the inbox, the live stream,
 	// Web Push, APNs and FCM; pushNames describe the push channels for
@@ -124,12 +130,21 @@ func openApp(ctx context.Context, c *config, getenv func(string) string, logger 
 	}, logger)
 	// P70: the gate's rules for minors, guardian consent, and deletion of
 	// children's accounts left without it (the minors.expire job).
-	minors := consent.NewMinors(db.Minors(), db.Consent(), cs, ids, ms, keys, nil, consent.MinorsConfig{}, logger)
+	// Complaints, reports and requests (P67, P71, P73); a guardian's
+	// request about a minor becomes one of these tickets.
+	tk := tickets.NewService(tickets.Deps{Store: db.Tickets(), Keys: keys, Notifier: inbox, Accounts: ids, Logger: logger}, tickets.Config{})
+	minors := consent.NewMinors(tk.GuardianChannel(db.Minors()), db.Consent(), cs, ids, ms, keys, nil, consent.MinorsConfig{}, logger)
+	// P63: withdrawing the location consent also deletes the record of
+	// which alerts the person got from how far away. Registered here, not
+	// only in serve, so that every process can finish such a purge.
+	cs.OnWithdraw(consent.PurposeAlertLocation, "alert.recipients", alert.Forget(db.Alert()))
+	hooks := &alertHooks{}
 	return &app{
 		db:       db,
 		keys:     keys,
 		identity: ids,
 		minors:   minors,
+		tickets:  tk,
 		consent:  cs,
 		versions: versions,
 		media:    ms,
@@ -144,10 +159,10 @@ func openApp(ctx context.Context, c *config, getenv func(string) string, logger 
 		push:      push,
 		pushNames: pushNames,
 
-		// P10: publishing a case asks the real-name verification; the
-		// alerts area will pass its Publisher here.
-		seeking: seeking.NewService(seeking.Deps{Store: db.Seeking(), RealNames: ids, Gate: cs, Media: ms, Keys: keys, Logger: logger},
-			seeking.Config{}),
+		// P10: publishing a case asks the real-name verification.
+		seeking: seeking.NewService(seeking.Deps{Store: db.Seeking(), RealNames: ids, Gate: cs, Media: ms, Keys: keys,
+			Publisher: hooks, Logger: logger}, seeking.Config{}),
+		hooks: hooks,
 	}, nil
 }
 

@@ -19,8 +19,17 @@ import (
 
 func cmdServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	f := newFlags("serve", getenv, stderr)
+	af := addAlertFlags(f.fs, getenv)
+	tileURL := f.fs.String("tile-url", getenv("YUNCAN_TILE_URL"),
+		"map tile URL template with {z}, {x} and {y}; empty for OpenStreetMap's (YUNCAN_TILE_URL)")
 	if err := f.fs.Parse(args); err != nil {
 		return err
+	}
+	if *tileURL == "" {
+		*tileURL = server.DefaultTileURL
+	}
+	if err := server.CheckTileURL(*tileURL); err != nil {
+		return fmt.Errorf("--tile-url: %w", err)
 	}
 	c := f.cfg
 	logger, err := c.logger(stderr)
@@ -28,6 +37,10 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	base, err := c.baseURL()
+	if err != nil {
+		return err
+	}
+	alertCfg, err := af.config()
 	if err != nil {
 		return err
 	}
@@ -55,13 +68,27 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	for _, p := range a.pushNames {
 		logger.Info("push channel", slog.String("channel", p))
 	}
+	// The people-seeking fan-out: the work queue (in process, or the
+	// NATS cluster --nats names) and the alert service behind seeking's
+	// hooks.
+	q, alerts, err := a.openAlerts(ctx, af, alertCfg, c.Data, logger)
+	if err != nil {
+		return err
+	}
+	defer q.Close()
+	queueMode := "embedded"
+	if af.NATS != "" {
+		queueMode = "nats"
+	}
+	logger.Info("alerts ready", slog.String("queue", queueMode), slog.Duration("tick", af.Tick),
+		slog.Int("daily_cap", alerts.Config().DailyCap), slog.String("quiet_hours", alerts.Config().Quiet.String()))
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	srv := server.New(server.Config{BaseURL: base, Version: version()}, server.Deps{
+	srv := server.New(server.Config{BaseURL: base, Version: version(), TileURL: *tileURL}, server.Deps{
 		Logger: logger, Identity: a.identity, Consent: a.consent, Versions: a.versions, Minors: a.minors, Media: a.media, DB: a.db, Registry: reg,
 		RealNames: a.realNames, Seeking: a.seeking, Location: a.location,
-		Inbox: a.inbox, Push: a.push,
+		Inbox: a.inbox, Push: a.push, Tickets: a.tickets,
 	})
 
 	jobCtx, stopJobs := context.WithCancel(context.Background())
@@ -81,7 +108,21 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		jobs.Job{Name: "notify.expire", Every: time.Hour, Run: a.inbox.Expire},
 		// Pushes whose process died mid-way.
 		jobs.Job{Name: "notify.resume", Every: time.Minute, Run: a.push.Resume},
+		// Alert rings that are due, and hooks a crash lost.
+		jobs.Job{Name: "alert.tick", Every: af.Tick, Run: alerts.Tick},
+		// Tickets past their retention.
+		jobs.Job{Name: "tickets.expire", Every: time.Hour, Run: a.tickets.Expire},
+		// Records of who was alerted, past their retention.
+		jobs.Job{Name: "alert.expire", Every: time.Hour, Run: alerts.Expire},
 	).Start(jobCtx)
+	// Workers delivering the alert batches, until shutdown.
+	workersDone := make(chan struct{})
+	go func() {
+		defer close(workersDone)
+		if err := alerts.Run(jobCtx); err != nil {
+			logger.Error("alert workers stopped", slog.Any("err", err))
+		}
+	}()
 
 	// Several replicas on PostgreSQL: each drops its cached consent states
 	// as soon as any replica records a decision.
@@ -118,6 +159,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	err = hs.Shutdown(shutCtx)
 	stopJobs()
 	waitJobs()
+	<-workersDone
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("shutdown: %w", err)
 	}

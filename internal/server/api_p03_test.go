@@ -427,6 +427,10 @@ func (w *p03Walker) pathParam(o p03Op, name string, schema any) string {
 				return w.photo("/api/v1/cases/" + w.published() + "/clues/" + w.clue() + "/photos")
 			})
 		}
+	case strings.HasPrefix(path, "/api/v1/tickets/{id}") && name == "id":
+		return w.once(o.key(), func() string { return w.ticket(w.token) })
+	case strings.HasPrefix(path, "/api/v1/staff/tickets/{id}") && name == "id":
+		return w.once(o.key(), func() string { return w.ticket(w.reporter) })
 	// Partner organisations.
 	case strings.HasPrefix(path, "/api/v1/admin/partner-orgs/{id}"):
 		switch name {
@@ -473,6 +477,13 @@ func (w *p03Walker) once(key string, build func() string) string {
 
 // newUser signs up an account that grants nothing optional and returns
 // its id.
+// ticket files a ticket as token and returns its id.
+func (w *p03Walker) ticket(token string) string {
+	r := w.e.send(w.t, "POST", "/api/v1/tickets", token, map[string]string{"category": "privacy_complaint", "text": "p03 walk"})
+	apiWant(w.t, r, http.StatusCreated)
+	return r.JSON(w.t)["id"].(string)
+}
+
 func (w *p03Walker) newUser() string {
 	_, m := w.e.signUp(w.t, apiPhone())
 	return m["user"].(map[string]any)["id"].(string)

@@ -35,6 +35,7 @@ import (
 	"github.com/yuncan/yuncan/internal/seeking"
 	"github.com/yuncan/yuncan/internal/sqlstore"
 	"github.com/yuncan/yuncan/internal/storetest"
+	"github.com/yuncan/yuncan/internal/tickets"
 )
 
 // apiEnv is the server wired as cmd/yuncan wires it (real database, real
@@ -69,6 +70,8 @@ type apiEnv struct {
 	push  *notify.Dispatcher
 	// positions is the location service, over a geo index.
 	positions *location.Service
+	// tickets holds complaints, reports and requests.
+	tickets *tickets.Service
 }
 
 type apiEnvOptions struct {
@@ -108,7 +111,12 @@ func newAPIEnv(tb testing.TB, target storetest.Target, o apiEnvOptions) *apiEnv 
 	cs.Restrict(versions.RequireAccepted)
 	ident := identity.NewService(db.Identity(), keys, sms, policyVersion, nil, o.identity)
 	ms := media.NewFileStore(filepath.Join(tb.TempDir(), "media"))
-	minors := consent.NewMinors(db.Minors(), db.Consent(), cs, ident, ms, keys, nil, consent.MinorsConfig{}, logger)
+	// Complaints, reports and requests (P67): the guardian form files
+	// tickets (P71), so the minors rules write through the tickets'
+	// guardian channel, as cmd/yuncan wires them.
+	inbox := notify.NewInbox(db.Notify(), notify.InboxConfig{}, nil)
+	tk := tickets.NewService(tickets.Deps{Store: db.Tickets(), Keys: keys, Notifier: inbox, Accounts: ident, Logger: logger}, tickets.Config{})
+	minors := consent.NewMinors(tk.GuardianChannel(db.Minors()), db.Consent(), cs, ident, ms, keys, nil, consent.MinorsConfig{}, logger)
 	sk := seeking.NewService(seeking.Deps{Store: db.Seeking(), RealNames: ident, Gate: cs, Media: ms, Keys: keys, Logger: logger}, seeking.Config{})
 
 	// P10: real-name verification asks the separate real_name consent
@@ -133,7 +141,6 @@ func newAPIEnv(tb testing.TB, target storetest.Target, o apiEnvOptions) *apiEnv 
 	if err != nil {
 		tb.Fatal(err)
 	}
-	inbox := notify.NewInbox(db.Notify(), notify.InboxConfig{}, nil)
 	push := notify.NewDispatcher(inbox, map[notify.Channel]notify.Pusher{notify.ChannelWebPush: wp}, notify.DispatcherConfig{
 		// P60: marketing pushes only with the marketing_push consent.
 		MarketingAllowed: func(ctx context.Context, s notify.Subject) (bool, error) {
@@ -148,14 +155,14 @@ func newAPIEnv(tb testing.TB, target storetest.Target, o apiEnvOptions) *apiEnv 
 	}
 
 	srv := New(Config{Version: "test"}, Deps{Logger: logger, Identity: ident, Consent: cs, Location: positions, Versions: versions, Minors: minors,
-		Media: ms, DB: db, Seeking: sk, RealNames: realNames, Inbox: inbox, Push: push})
+		Media: ms, DB: db, Seeking: sk, RealNames: realNames, Inbox: inbox, Push: push, Tickets: tk})
 	ts := httptest.NewServer(srv)
 	tb.Cleanup(ts.Close)
 	// Registered after ts.Close, so it runs first: open streams end and
 	// Close need not wait for them.
 	tb.Cleanup(srv.StopStreams)
 	return &apiEnv{target: target.Name, srv: srv, ts: ts, db: db, keys: keys, ident: ident, consent: cs, versions: versions, minors: minors, media: ms, outbox: outbox,
-		seeking: sk, realNames: realNames, certOutbox: certOutbox, inbox: inbox, push: push, positions: positions}
+		seeking: sk, realNames: realNames, certOutbox: certOutbox, inbox: inbox, push: push, positions: positions, tickets: tk}
 }
 
 // apiNoNetwork is the transport of every push client in tests: nothing

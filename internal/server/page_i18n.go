@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"regexp"
 	"strings"
 	"time"
 
@@ -468,10 +469,16 @@ func errText(lang string, e *yuncan.Error) string {
 	return e.Message
 }
 
+// longerThan is the service's problem with a text over its limit.
+var longerThan = regexp.MustCompile(`^is longer than ([0-9]+) characters$`)
+
 func problemText(lang, problem string) string {
 	if lang == langZH {
 		if zh, ok := problemsZH[problem]; ok {
 			return zh
+		}
+		if m := longerThan.FindStringSubmatch(problem); m != nil {
+			return "不能超过 " + m[1] + " 个字符"
 		}
 		return problem
 	}

@@ -6,10 +6,12 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -26,7 +28,8 @@ var staticFS embed.FS
 // pageNames lists the pages; each is templates/<name>.html inside
 // templates/layout.html.
 var pageNames = []string{"home", "login", "privacy", "me", "sessions", "error",
-	"privacy_center", "privacy_center_history", "privacy_center_version", "privacy_center_inventory"}
+	"privacy_center", "privacy_center_history", "privacy_center_version", "privacy_center_inventory",
+	"cases", "case", "case_form", "case_clue", "staff_review", "inbox", "location"}
 
 // pages holds the templates, parsed once at start, and the static files.
 type pages struct {
@@ -35,6 +38,9 @@ type pages struct {
 	// cssHref names the stylesheet with a hash of its content, so that
 	// browsers may keep it long and still see a new one at once.
 	cssHref string
+	// assets names every static file the same way, by its path under
+	// static/ (pageBase.Static).
+	assets map[string]string
 }
 
 func mustParsePages() *pages {
@@ -42,12 +48,26 @@ func mustParsePages() *pages {
 	for _, name := range pageNames {
 		p.tmpl[name] = template.Must(template.New(name).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
-	css, err := staticFS.ReadFile("static/site.css")
+	p.assets = map[string]string{}
+	err := fs.WalkDir(staticFS, "static", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := staticFS.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		p.assets[strings.TrimPrefix(path, "static/")] = "/" + path + "?v=" + hex.EncodeToString(sum[:6])
+		return nil
+	})
 	if err != nil {
-		panic("server: static/site.css missing: " + err.Error()) // a build error, caught by any test
+		panic("server: static files: " + err.Error()) // a build error, caught by any test
 	}
-	sum := sha256.Sum256(css)
-	p.cssHref = "/static/site.css?v=" + hex.EncodeToString(sum[:6])
+	p.cssHref = p.assets["site.css"]
+	if p.cssHref == "" {
+		panic("server: static/site.css missing")
+	}
 	sub, err := fs.Sub(staticFS, "static")
 	if err != nil {
 		panic(err)
@@ -107,18 +127,112 @@ func (s *Server) pageRoutes(mux *http.ServeMux) {
 	page("GET /privacy/versions/{version}", s.pagePolicyVersion())
 	page("GET /privacy/inventory", s.pageInventory())
 
-	mux.Handle("GET /static/", securityHeaders(s.pages.static))
+	// People-seeking: the cases (list and map), a case with its clue
+	// form, the publish-a-case form, clues with the masked relay.
+	// Uploads carry their token as the first form part (as the avatar).
+	page("GET /cases", s.pageCaseList())
+	page("GET /cases/new", login(s.pageCaseNew()))
+	form("POST /cases/new", login(s.pageCaseCreate()))
+	page("GET /cases/{id}", s.pageCaseShow())
+	page("GET /cases/{id}/edit", login(s.pageCaseEdit()))
+	form("POST /cases/{id}/edit", login(s.pageCaseUpdate()))
+	page("POST /cases/{id}/photos", login(s.pageCasePhotoAdd()))
+	form("POST /cases/{id}/photos/{photo}/delete", login(s.pageCasePhotoDelete()))
+	form("POST /cases/{id}/submit", login(s.pageCaseSubmit()))
+	form("POST /cases/{id}/resolve", login(s.pageCaseResolve()))
+	form("POST /cases/{id}/clues", login(s.pageClueCreate()))
+	page("GET /cases/{id}/clues/{clue}", login(s.pageClueShow()))
+	page("POST /cases/{id}/clues/{clue}/photos", login(s.pageCluePhotoAdd()))
+	form("POST /cases/{id}/clues/{clue}/messages", login(s.pageMessageCreate()))
+	form("POST /cases/{id}/clues/{clue}/review", login(s.pageClueReview()))
+	// Photos as the web login may see them: the API's photo routes know
+	// only bearer tokens.
+	mux.Handle("GET /cases/{id}/photos/{name}", s.securityHeaders(s.pageCasePhoto()))
+	mux.Handle("GET /cases/{id}/clues/{clue}/photos/{photo}", s.securityHeaders(s.pageCluePhoto()))
+
+	// The moderators' review queue.
+	staff := func(h http.Handler) http.Handler { return login(s.requireStaffPage(h)) }
+	page("GET /staff/review", staff(s.pageReviewQueue()))
+	form("POST /staff/review/{id}/approve", staff(s.pageReviewApprove()))
+	form("POST /staff/review/{id}/reject", staff(s.pageReviewReject()))
+	form("POST /staff/review/{id}/return", staff(s.pageReviewReturn()))
+	form("POST /staff/review/{id}/verify", staff(s.pageReviewVerify()))
+
+	// The inbox (live through the API's event stream) and the position
+	// people-seeking alerts are matched against.
+	page("GET /inbox", login(s.pageInbox()))
+	form("POST /inbox/{id}/read", login(s.pageInboxRead()))
+	form("POST /inbox/{id}/open", login(s.pageInboxOpen()))
+	form("POST /inbox/{id}/dismiss", login(s.pageInboxDismiss()))
+	page("GET /me/location", login(s.pageLocationShow()))
+	form("POST /me/location", login(s.pageLocationUpdate()))
+	form("POST /me/location/delete", login(s.pageLocationDelete()))
+
+	mux.Handle("GET /static/", s.securityHeaders(s.pages.static))
 	page("/", s.pageNotFound())
 }
 
-// contentSecurityPolicy allows only this site's own files: no inline
-// scripts or styles, no framing, forms posting only here.
-const contentSecurityPolicy = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'"
+// contentSecurityPolicy allows only this site's own files, and images
+// from the default map tile server: no inline scripts or styles, no
+// framing, forms posting only here. A server with another tile server
+// allows images from that host instead (cspFor).
+var contentSecurityPolicy = must(cspFor(DefaultTileURL))
 
-func securityHeaders(next http.Handler) http.Handler {
+func must(s string, err error) string {
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// cspFor is the Content-Security-Policy for pages whose map loads tiles
+// from tileURL: the tile host may serve images, nothing else.
+func cspFor(tileURL string) (string, error) {
+	origin, err := tileOrigin(tileURL)
+	if err != nil {
+		return "", err
+	}
+	return "default-src 'self'; img-src 'self' data: " + origin +
+		"; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'", nil
+}
+
+// tileHost matches a host[:port] a tile URL may name; "*." stands for
+// Leaflet's {s} subdomain.
+var tileHost = regexp.MustCompile(`^(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:[0-9]{1,5})?$`)
+
+// tileOrigin is the CSP source of a tile URL template: scheme and host,
+// with {s} as a wildcard subdomain.
+func tileOrigin(tileURL string) (string, error) {
+	bad := fmt.Errorf("tile URL %q must be http(s)://host/…{z}…{x}…{y}…", tileURL)
+	scheme, rest, ok := strings.Cut(tileURL, "://")
+	if !ok || (scheme != "https" && scheme != "http") {
+		return "", bad
+	}
+	for _, p := range []string{"{z}", "{x}", "{y}"} {
+		if !strings.Contains(rest, p) {
+			return "", bad
+		}
+	}
+	host, _, _ := strings.Cut(rest, "/")
+	host = strings.Replace(host, "{s}.", "*.", 1)
+	if !tileHost.MatchString(host) || strings.ContainsAny(rest, " ;,'\"<>") {
+		return "", bad
+	}
+	return scheme + "://" + host, nil
+}
+
+// CheckTileURL tells whether a tile URL template can serve the case map
+// (Config.TileURL); cmd/yuncan checks its flag with it.
+func CheckTileURL(tileURL string) error {
+	_, err := tileOrigin(tileURL)
+	return err
+}
+
+// securityHeaders sets the headers every page and static file carries.
+func (s *Server) securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set("Content-Security-Policy", s.csp)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "same-origin")
 		h.Set("X-Frame-Options", "DENY")
@@ -151,7 +265,7 @@ func pageReqOf(r *http.Request) *pageReq {
 // switch is remembered in yc_lang) and makes sure the browser holds a
 // CSRF cookie.
 func (s *Server) pageFrame(next http.Handler) http.Handler {
-	return securityHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.securityHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Cache-Control", "no-store")
 		h.Add("Vary", "Accept-Language, Cookie")
@@ -190,9 +304,24 @@ type pageBase struct {
 	Flash string
 	// FlashKey names the flash, so that a page can tell one from another.
 	FlashKey string
+	assets   map[string]string
 }
 
 func (b *pageBase) base() *pageBase { return b }
+
+// Static is the address of a static file (its path under static/) with
+// a hash of its content, so that browsers see a new version at once.
+func (b *pageBase) Static(name string) string {
+	if h, ok := b.assets[name]; ok {
+		return h
+	}
+	return "/static/" + name
+}
+
+// Staff reports whether the logged-in person reviews cases.
+func (b *pageBase) Staff() bool {
+	return b.User != nil && (b.User.Role == identity.RoleModerator || b.User.Role == identity.RoleAdmin)
+}
 
 // T returns the message for key in the page's language.
 func (b *pageBase) T(key string, args ...any) string { return translate(b.Lang, key, args...) }
@@ -207,7 +336,7 @@ type pageView interface{ base() *pageBase }
 // the page shows one; a store failure here shows the page logged out.
 func (s *Server) newBase(w http.ResponseWriter, r *http.Request, titleKey string) pageBase {
 	pr := pageReqOf(r)
-	b := pageBase{Lang: pr.lang, CSRF: pr.csrf, CSSHref: s.pages.cssHref, Path: langPath(r)}
+	b := pageBase{Lang: pr.lang, CSRF: pr.csrf, CSSHref: s.pages.cssHref, Path: langPath(r), assets: s.pages.assets}
 	b.Title = b.T(titleKey)
 	a, err := s.webAuth(w, r)
 	if err != nil {
@@ -238,6 +367,25 @@ func langPath(r *http.Request) string {
 	switch {
 	case strings.HasPrefix(p, "/login"):
 		return "/login"
+	case p == "/cases/new":
+		return p
+	case strings.HasPrefix(p, "/cases/"):
+		// /cases/{id}/… shows its form on the case page, or on the clue
+		// page for /cases/{id}/clues/{clue}/….
+		parts := strings.SplitN(p, "/", 6)
+		if len(parts) >= 5 && parts[3] == "clues" {
+			return strings.Join(parts[:5], "/")
+		}
+		if len(parts) >= 4 && parts[3] == "edit" {
+			return strings.Join(parts[:4], "/")
+		}
+		return strings.Join(parts[:3], "/")
+	case strings.HasPrefix(p, "/staff"):
+		return "/staff/review"
+	case strings.HasPrefix(p, "/inbox"):
+		return "/inbox"
+	case strings.HasPrefix(p, "/me/location"):
+		return "/me/location"
 	case strings.HasPrefix(p, "/me/sessions"):
 		return "/me/sessions"
 	case strings.HasPrefix(p, "/me/privacy"):

@@ -16,25 +16,45 @@ import (
 	"testing"
 	"time"
 
+	"github.com/yuncan/yuncan/internal/certify"
 	"github.com/yuncan/yuncan/internal/consent"
+	"github.com/yuncan/yuncan/internal/geo"
 	"github.com/yuncan/yuncan/internal/identity"
 	"github.com/yuncan/yuncan/internal/keyring"
+	"github.com/yuncan/yuncan/internal/location"
 	"github.com/yuncan/yuncan/internal/media"
 	"github.com/yuncan/yuncan/internal/notify"
+	"github.com/yuncan/yuncan/internal/seeking"
 	"github.com/yuncan/yuncan/internal/storetest"
 )
 
 // pageEnv is a real server (SQLite store, keyring, SMS outbox, media
-// files) listening on a local port, for the page tests.
+// files, people-seeking with real-name verification through the outbox
+// certifier, the inbox and Web Push, the location index) listening on a
+// local port, for the page tests.
 type pageEnv struct {
 	t      testing.TB
 	srv    *httptest.Server
 	ids    *identity.Service
 	outbox string
+	// The services behind the seeking pages, as cmd/yuncan wires them.
+	consent    *consent.Service
+	seeking    *seeking.Service
+	realNames  *identity.RealNameVerifier
+	inbox      *notify.Inbox
+	push       *notify.Dispatcher
+	positions  *location.Service
+	certOutbox string
 }
 
 // newPageEnv starts the server; base, when not "", is its public base URL.
 func newPageEnv(t testing.TB, base string) *pageEnv {
+	t.Helper()
+	return newPageEnvWith(t, Config{}, base)
+}
+
+// newPageEnvWith starts the server with cfg (Version is set here).
+func newPageEnvWith(t testing.TB, cfg Config, base string) *pageEnv {
 	t.Helper()
 	db := storetest.Open(t, storetest.Targets(t)[0])
 	keys, err := keyring.New()
@@ -54,7 +74,7 @@ func newPageEnv(t testing.TB, base string) *pageEnv {
 	}
 	ids := identity.NewService(db.Identity(), keys, notify.NewOutbox(outbox, nil),
 		versions.CurrentVersion, nil, identity.Config{CodeResendInterval: time.Millisecond})
-	cfg := Config{Version: "test"}
+	cfg.Version = "test"
 	if base != "" {
 		u, err := url.Parse(base)
 		if err != nil {
@@ -64,10 +84,27 @@ func newPageEnv(t testing.TB, base string) *pageEnv {
 	}
 	logger := slog.New(slog.NewTextHandler(pageTestLog{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	cs := consent.NewService(db.Consent(), dm, versions.CurrentVersion, nil, logger)
-	s := New(cfg, Deps{Logger: logger, Identity: ids, Consent: cs, Versions: versions, Media: media.NewFileStore(filepath.Join(dir, "media")), DB: db})
+	ms := media.NewFileStore(filepath.Join(dir, "media"))
+	sk := seeking.NewService(seeking.Deps{Store: db.Seeking(), RealNames: ids, Gate: cs, Media: ms, Keys: keys, Logger: logger}, seeking.Config{})
+	certOutbox := filepath.Join(dir, "outbox", "certifier.jsonl")
+	realNames := identity.NewRealNameVerifier(ids, certify.NewOutbox(certOutbox, nil), func(ctx context.Context, userID string) error {
+		return cs.Require(ctx, consent.User(userID), consent.PurposeRealName)
+	}, identity.RealNameConfig{})
+	inbox := notify.NewInbox(db.Notify(), notify.InboxConfig{}, nil)
+	push := notify.NewDispatcher(inbox, nil, notify.DispatcherConfig{}, logger)
+	positions := location.NewService(db.Location(), &geo.Index{}, cs, keys, nil, location.Config{}, logger)
+	if _, err := positions.Load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	s := New(cfg, Deps{Logger: logger, Identity: ids, Consent: cs, Versions: versions, Media: ms, DB: db,
+		Seeking: sk, RealNames: realNames, Location: positions, Inbox: inbox, Push: push, StreamHeartbeat: time.Second})
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
-	return &pageEnv{t: t, srv: srv, ids: ids, outbox: outbox}
+	// After srv.Close in registration, so before it in running: open
+	// event streams end and Close need not wait for them.
+	t.Cleanup(s.StopStreams)
+	return &pageEnv{t: t, srv: srv, ids: ids, outbox: outbox, consent: cs, seeking: sk, realNames: realNames, inbox: inbox, push: push,
+		positions: positions, certOutbox: certOutbox}
 }
 
 // pageTestLog sends the server's warnings and errors to the test log.

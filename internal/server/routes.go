@@ -125,6 +125,19 @@ func (s *Server) routes(mux *http.ServeMux, reg *prometheus.Registry) {
 	api("PUT", "/api/v1/devices/current/web-push", s.handleWebPushSave())
 	api("DELETE", "/api/v1/devices/current/web-push", s.handleWebPushDelete())
 
+	// Complaints, reports and requests (P67, P71, P73).
+	api("GET", "/api/v1/privacy/contact", s.handlePrivacyContact())
+	api("POST", "/api/v1/tickets", auth(s.handleTicketCreate()))
+	api("GET", "/api/v1/tickets", auth(s.handleTicketList()))
+	api("GET", "/api/v1/tickets/{id}", auth(s.handleTicketShow()))
+	api("POST", "/api/v1/tickets/{id}/replies", auth(s.handleTicketReply()))
+	api("POST", "/api/v1/tickets/{id}/close", auth(s.handleTicketClose()))
+	api("GET", "/api/v1/staff/tickets", auth(s.requireRole(s.handleStaffTicketQueue(), mod, admin)))
+	api("POST", "/api/v1/staff/tickets", auth(s.requireRole(s.handleStaffTicketLog(), mod, admin)))
+	api("GET", "/api/v1/staff/tickets/{id}", auth(s.requireRole(s.handleStaffTicketShow(), mod, admin)))
+	api("POST", "/api/v1/staff/tickets/{id}/replies", auth(s.requireRole(s.handleStaffTicketReply(), mod, admin)))
+	api("POST", "/api/v1/staff/tickets/{id}/status", auth(s.requireRole(s.handleStaffTicketStatus(), mod, admin)))
+
 	mux.Handle("/api/", s.handleNotFound())
 
 	// Operations.
@@ -134,5 +147,6 @@ func (s *Server) routes(mux *http.ServeMux, reg *prometheus.Registry) {
 	mux.Handle("GET /media/{key...}", s.handleMediaShow())
 
 	// Pages.
+	s.ticketPageRoutes(mux)
 	s.pageRoutes(mux)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/yuncan/yuncan/internal/media"
 	"github.com/yuncan/yuncan/internal/notify"
 	"github.com/yuncan/yuncan/internal/seeking"
+	"github.com/yuncan/yuncan/internal/tickets"
 )
 
 // Config is what the HTTP frame needs to know about its deployment.
@@ -27,7 +28,15 @@ type Config struct {
 	// Secure even when TLS ends at a proxy.
 	BaseURL *url.URL
 	Version string
+	// TileURL is the map tile server the case map loads its tiles from,
+	// a Leaflet URL template with {z}, {x} and {y} (and optionally {s}
+	// for a subdomain); DefaultTileURL when "". The pages' CSP allows
+	// images from its host, and nothing else from it.
+	TileURL string
 }
+
+// DefaultTileURL is OpenStreetMap's public tile server.
+const DefaultTileURL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 
 // Pinger checks a dependency for /readyz.
 type Pinger interface {
@@ -49,6 +58,8 @@ type Server struct {
 	metrics  *metrics
 	handler  http.Handler
 	pages    *pages
+	// csp is the Content-Security-Policy of every page and static file.
+	csp string
 	// apiRoutes lists the API routes, for the OpenAPI coverage test.
 	apiRoutes []route
 
@@ -64,6 +75,9 @@ type Server struct {
 	streamHeartbeat time.Duration
 	streamsDone     chan struct{} // closed by StopStreams
 	stopStreams     sync.Once
+	// tickets holds complaints, reports and requests; nil when not
+	// wired (503).
+	tickets *tickets.Service
 }
 
 // Deps are the services the server calls.
@@ -97,6 +111,9 @@ type Deps struct {
 	// StreamHeartbeat is how often an idle live stream gets a comment
 	// (25 seconds when zero).
 	StreamHeartbeat time.Duration
+	// Tickets holds complaints, reports and requests (P67, P71, P73);
+	// nil answers their routes with 503.
+	Tickets *tickets.Service
 }
 
 // New returns the server with every route in place.
@@ -107,12 +124,20 @@ func New(cfg Config, d Deps) *Server {
 	if d.Registry == nil {
 		d.Registry = prometheus.NewRegistry()
 	}
-	s := &Server{cfg: cfg, logger: d.Logger, identity: d.Identity, consent: d.Consent, location: d.Location, media: d.Media, db: d.DB, now: d.Now,
+	if cfg.TileURL == "" {
+		cfg.TileURL = DefaultTileURL
+	}
+	csp, err := cspFor(cfg.TileURL)
+	if err != nil {
+		panic("server: " + err.Error() + " (check it with CheckTileURL first)")
+	}
+	s := &Server{cfg: cfg, csp: csp, logger: d.Logger, identity: d.Identity, consent: d.Consent, location: d.Location, media: d.Media, db: d.DB, now: d.Now,
 		metrics: newMetrics(d.Registry), pages: mustParsePages()}
 	s.versions = d.Versions
 	s.minors = d.Minors
 	s.realNames = d.RealNames
 	s.seeking = d.Seeking
+	s.tickets = d.Tickets
 	s.inbox, s.push, s.streamHeartbeat, s.streamsDone = d.Inbox, d.Push, d.StreamHeartbeat, make(chan struct{})
 	mux := http.NewServeMux()
 	s.routes(mux, d.Registry)
