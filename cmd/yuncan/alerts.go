@@ -12,7 +12,6 @@ import (
 
 	"github.com/yuncan/yuncan/internal/alert"
 	"github.com/yuncan/yuncan/internal/queue"
-	"github.com/yuncan/yuncan/internal/seeking"
 )
 
 // alertFlags are the serve flags of the people-seeking fan-out.
@@ -99,34 +98,6 @@ func (a *app) openAlerts(ctx context.Context, f *alertFlags, cfg alert.Config, d
 	}
 	svc := alert.NewService(alert.Deps{Store: a.db.Alert(), Cases: a.seeking, Locator: a.location, Gate: a.consent,
 		Notifier: a.push, Queue: q, Keys: a.keys, Logger: logger}, cfg)
-	a.hooks.svc = svc
+	a.hooks.Bind(svc)
 	return q, svc, nil
-}
-
-// alertHooks is the seeking area's publisher: it forwards to the alert
-// service once serve has built it. Without one (the admin commands) a hook
-// does nothing, and the scheduler catches up when serve runs next.
-type alertHooks struct{ svc *alert.Service }
-
-var _ seeking.Publisher = (*alertHooks)(nil)
-
-func (h *alertHooks) CasePublished(ctx context.Context, c seeking.Case) error {
-	if h.svc == nil {
-		return nil
-	}
-	return h.svc.CasePublished(ctx, c)
-}
-
-func (h *alertHooks) ClueVerified(ctx context.Context, c seeking.Case, cl seeking.Clue) error {
-	if h.svc == nil {
-		return nil
-	}
-	return h.svc.ClueVerified(ctx, c, cl)
-}
-
-func (h *alertHooks) CaseResolved(ctx context.Context, c seeking.Case) error {
-	if h.svc == nil {
-		return nil
-	}
-	return h.svc.CaseResolved(ctx, c)
 }

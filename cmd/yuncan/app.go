@@ -47,7 +47,7 @@ type app struct {
 	// hooks forwards its publications and resolutions to the alerts,
 	// which serve starts (openAlerts).
 	seeking *seeking.Service
-	hooks   *alertHooks
+	hooks   *alert.Hooks
 
 	// inbox and push deliver notifications: the inbox, the live stream,
 	// Web Push, APNs and FCM; pushNames describe the push channels for
@@ -138,7 +138,7 @@ func openApp(ctx context.Context, c *config, getenv func(string) string, logger 
 	// which alerts the person got from how far away. Registered here, not
 	// only in serve, so that every process can finish such a purge.
 	cs.OnWithdraw(consent.PurposeAlertLocation, "alert.recipients", alert.Forget(db.Alert()))
-	hooks := &alertHooks{}
+	hooks := &alert.Hooks{}
 	return &app{
 		db:       db,
 		keys:     keys,

@@ -244,46 +244,6 @@ func TestPageSeekingBrowserJourney(t *testing.T) {
 		t.Errorf("the reporter's photo did not load (%v)", err)
 	}
 
-	mod := browserSession(t, bctx, e, modClient)
-	step(mod, "approve on the review queue",
-		chromedp.Navigate(base+"/"),
-		chromedp.Click(chromedp.CSS("#nav-review")),
-		chromedp.WaitVisible(chromedp.CSS("#review-"+caseID)),
-	)
-	shot(mod, "staff-review")
-	step(mod, "approve",
-		chromedp.Click(chromedp.CSS("#approve-"+caseID)),
-		chromedp.WaitVisible(chromedp.CSS("#flash-case_approved")),
-		chromedp.WaitVisible(chromedp.CSS("#review-empty")),
-	)
-
-	step(pub, "find the case in the list and on the map",
-		chromedp.Navigate(base+"/cases"),
-		chromedp.WaitVisible(chromedp.CSS("#case-"+caseID)),
-		chromedp.WaitVisible(chromedp.CSS(`#case-map[data-markers="1"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`.leaflet-marker-icon[data-case="`+caseID+`"]`)),
-		chromedp.Click(chromedp.CSS(`.leaflet-marker-icon[data-case="`+caseID+`"]`)),
-		chromedp.WaitVisible(chromedp.CSS(".leaflet-popup a.map-case-link")),
-	)
-	shot(pub, "cases")
-	if got := text(pub, ".leaflet-popup a.map-case-link"); got != "王小明" {
-		t.Errorf("the marker's popup says %q", got)
-	}
-	step(pub, "open the case from the map",
-		chromedp.Click(chromedp.CSS(".leaflet-popup a.map-case-link")),
-		chromedp.WaitVisible(chromedp.CSS("#case-name")),
-	)
-	shot(pub, "case")
-	if got := text(pub, "#case-name"); got != "王小明" {
-		t.Errorf("the case page is titled %q", got)
-	}
-	if got := text(pub, "#case-status"); got != translate(langZH, "seeking.status.published") {
-		t.Errorf("the case page's status reads %q", got)
-	}
-	if tileHits.Load() == 0 {
-		t.Error("the map loaded no tile from the configured tile server (CSP img-src?)")
-	}
-
 	// (b) The second person: consent on the privacy center, a nearby
 	// position from the browser, the inbox live.
 	watch := browserSession(t, bctx, e, watchClient)
@@ -332,23 +292,60 @@ func TestPageSeekingBrowserJourney(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#inbox-empty")),
 		chromedp.WaitReady(chromedp.CSS(`#inbox[data-live="true"]`)),
 	)
-	// As the alert engine will: one alert per person in the ring, through
-	// the dispatcher.
-	var alertID string
-	for _, m := range matches {
-		res, err := e.push.Dispatch(t.Context(), notify.Notification{
-			Recipient: notify.Subject{Kind: string(m.Subject.Kind), ID: m.Subject.ID}, Kind: notify.KindSeekingAlert,
-			DedupeKey: "alert:" + caseID + ":" + m.Subject.ID, Title: "寻人提醒：王小明", Body: "7 岁男孩在西湖公园码头走失，穿红色外套。",
-			Data: notify.Data{CaseID: caseID, Ring: 1, DistanceKM: int(math.Ceil(m.DistanceKm)), Link: "/cases/" + caseID}})
-		if err != nil || !res.Created {
-			t.Fatalf("dispatch: %+v, %v", res, err)
-		}
-		alertID = res.Notification.ID
+	// With the second person watching their inbox, the moderator approves
+	// the case: its first ring opens and the alert engine delivers.
+	mod := browserSession(t, bctx, e, modClient)
+	step(mod, "approve on the review queue",
+		chromedp.Navigate(base+"/"),
+		chromedp.Click(chromedp.CSS("#nav-review")),
+		chromedp.WaitVisible(chromedp.CSS("#review-"+caseID)),
+	)
+	shot(mod, "staff-review")
+	step(mod, "approve",
+		chromedp.Click(chromedp.CSS("#approve-"+caseID)),
+		chromedp.WaitVisible(chromedp.CSS("#flash-case_approved")),
+		chromedp.WaitVisible(chromedp.CSS("#review-empty")),
+	)
+
+	step(pub, "find the case in the list and on the map",
+		chromedp.Navigate(base+"/cases"),
+		chromedp.WaitVisible(chromedp.CSS("#case-"+caseID)),
+		chromedp.WaitVisible(chromedp.CSS(`#case-map[data-markers="1"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.leaflet-marker-icon[data-case="`+caseID+`"]`)),
+		chromedp.Click(chromedp.CSS(`.leaflet-marker-icon[data-case="`+caseID+`"]`)),
+		chromedp.WaitVisible(chromedp.CSS(".leaflet-popup a.map-case-link")),
+	)
+	shot(pub, "cases")
+	if got := text(pub, ".leaflet-popup a.map-case-link"); got != "王小明" {
+		t.Errorf("the marker's popup says %q", got)
 	}
+	step(pub, "open the case from the map",
+		chromedp.Click(chromedp.CSS(".leaflet-popup a.map-case-link")),
+		chromedp.WaitVisible(chromedp.CSS("#case-name")),
+	)
+	shot(pub, "case")
+	if got := text(pub, "#case-name"); got != "王小明" {
+		t.Errorf("the case page is titled %q", got)
+	}
+	if got := text(pub, "#case-status"); got != translate(langZH, "seeking.status.published") {
+		t.Errorf("the case page's status reads %q", got)
+	}
+	if tileHits.Load() == 0 {
+		t.Error("the map loaded no tile from the configured tile server (CSP img-src?)")
+	}
+
 	step(watch, "the alert arrives without a reload",
-		chromedp.WaitVisible(chromedp.CSS("#item-"+alertID)),
+		chromedp.WaitVisible(chromedp.CSS(`#inbox [id^="item-"]`)),
 		chromedp.WaitNotPresent(chromedp.CSS("#inbox-empty")),
 	)
+	got, err := e.inbox.List(t.Context(), notify.User(watchID), "", 10)
+	if err != nil || len(got.Items) != 1 || got.Items[0].Kind != notify.KindSeekingAlert || got.Items[0].Data.CaseID != caseID || got.Items[0].Data.Ring != 1 {
+		t.Fatalf("the second person's inbox after the approval: %+v (%v); want one ring-1 alert about the case", got, err)
+	}
+	alertID := got.Items[0].ID
+	if n := count(watch, "#item-"+alertID); n != 1 {
+		t.Errorf("the page shows %d items for the alert", n)
+	}
 	if kept, err := chromedp.Run(watch, chromedp.Evaluate[bool](`performance.getEntriesByType("navigation").length === 1 && document.getElementById("inbox").dataset.live === "true"`)); err != nil || !kept {
 		t.Errorf("the page reloaded to show the alert (%v)", err)
 	}

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/yuncan/yuncan/internal/alert"
 	"github.com/yuncan/yuncan/internal/certify"
 	"github.com/yuncan/yuncan/internal/consent"
 	"github.com/yuncan/yuncan/internal/geo"
@@ -24,6 +25,7 @@ import (
 	"github.com/yuncan/yuncan/internal/location"
 	"github.com/yuncan/yuncan/internal/media"
 	"github.com/yuncan/yuncan/internal/notify"
+	"github.com/yuncan/yuncan/internal/queue"
 	"github.com/yuncan/yuncan/internal/seeking"
 	"github.com/yuncan/yuncan/internal/storetest"
 )
@@ -85,7 +87,8 @@ func newPageEnvWith(t testing.TB, cfg Config, base string) *pageEnv {
 	logger := slog.New(slog.NewTextHandler(pageTestLog{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	cs := consent.NewService(db.Consent(), dm, versions.CurrentVersion, nil, logger)
 	ms := media.NewFileStore(filepath.Join(dir, "media"))
-	sk := seeking.NewService(seeking.Deps{Store: db.Seeking(), RealNames: ids, Gate: cs, Media: ms, Keys: keys, Logger: logger}, seeking.Config{})
+	hooks := &alert.Hooks{}
+	sk := seeking.NewService(seeking.Deps{Store: db.Seeking(), RealNames: ids, Gate: cs, Media: ms, Keys: keys, Publisher: hooks, Logger: logger}, seeking.Config{})
 	certOutbox := filepath.Join(dir, "outbox", "certifier.jsonl")
 	realNames := identity.NewRealNameVerifier(ids, certify.NewOutbox(certOutbox, nil), func(ctx context.Context, userID string) error {
 		return cs.Require(ctx, consent.User(userID), consent.PurposeRealName)
@@ -96,6 +99,27 @@ func newPageEnvWith(t testing.TB, cfg Config, base string) *pageEnv {
 	if _, err := positions.Load(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	// The alert engine as serve runs it: approving a case opens its first
+	// ring, and workers deliver the batches from an embedded queue.
+	q, err := queue.Open(context.Background(), queue.Config{Dir: filepath.Join(dir, "nats")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alerts := alert.NewService(alert.Deps{Store: db.Alert(), Cases: sk, Locator: positions, Gate: cs, Notifier: push, Queue: q, Keys: keys, Logger: logger}, alert.Config{})
+	hooks.Bind(alerts)
+	workCtx, stopWork := context.WithCancel(context.Background())
+	worked := make(chan struct{})
+	go func() {
+		defer close(worked)
+		if err := alerts.Run(workCtx); err != nil {
+			t.Errorf("alert workers: %v", err)
+		}
+	}()
+	t.Cleanup(func() {
+		stopWork()
+		<-worked
+		q.Close()
+	})
 	s := New(cfg, Deps{Logger: logger, Identity: ids, Consent: cs, Versions: versions, Media: ms, DB: db,
 		Seeking: sk, RealNames: realNames, Location: positions, Inbox: inbox, Push: push, StreamHeartbeat: time.Second})
 	srv := httptest.NewServer(s)
