@@ -161,7 +161,11 @@ func openApp(ctx context.Context, c *config, getenv func(string) string, logger 
 
 		// P10: publishing a case asks the real-name verification.
 		seeking: seeking.NewService(seeking.Deps{Store: db.Seeking(), RealNames: ids, Gate: cs, Media: ms, Keys: keys,
-			Publisher: hooks, Logger: logger}, seeking.Config{}),
+			Publisher: hooks, Logger: logger,
+			// Reach figures count the alerts in the inboxes.
+			Reach: func(ctx context.Context, id string) (int, int, error) {
+				return inbox.Counts(ctx, notify.KindSeekingAlert, id)
+			}}, seeking.Config{}),
 		hooks: hooks,
 	}, nil
 }

@@ -83,6 +83,8 @@ type Deps struct {
 	Keys      *keyring.Keyring
 	// Publisher may be nil.
 	Publisher Publisher
+	// Reach counts a case's alerts for its reach figures; nil counts none.
+	Reach AlertReach
 	// Now is the clock; nil means time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -96,6 +98,7 @@ type Service struct {
 	media  media.Store
 	keys   *keyring.Keyring
 	pub    Publisher
+	reach  AlertReach
 	now    func() time.Time
 	cfg    Config
 	logger *slog.Logger
@@ -109,7 +112,7 @@ func NewService(d Deps, cfg Config) *Service {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: d.Store, names: d.RealNames, gate: d.Gate, media: d.Media, keys: d.Keys, pub: d.Publisher,
+	return &Service{store: d.Store, names: d.RealNames, gate: d.Gate, media: d.Media, keys: d.Keys, pub: d.Publisher, reach: d.Reach,
 		now: d.Now, cfg: cfg.withDefaults(), logger: d.Logger}
 }
 

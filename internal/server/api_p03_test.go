@@ -409,7 +409,7 @@ func (w *p03Walker) pathParam(o p03Op, name string, schema any) string {
 		return w.once(o.key(), func() string { return w.newCase(w.token) })
 	case path == "/api/v1/cases/{id}/resolve" && name == "id":
 		return w.once(o.key(), func() string { return w.publish(w.submitted(w.token)) })
-	case path == "/api/v1/cases/{id}" && o.Method == "PUT", path == "/api/v1/cases/{id}/private",
+	case path == "/api/v1/cases/{id}" && o.Method == "PUT", path == "/api/v1/cases/{id}/private", path == "/api/v1/cases/{id}/reach",
 		strings.HasPrefix(path, "/api/v1/cases/{id}/photos"):
 		if name == "photo" {
 			return w.photo("/api/v1/cases/" + w.ownDraft() + "/photos")

@@ -337,6 +337,18 @@ func (s *Server) handleCaseShow() http.Handler {
 	})
 }
 
+// handleCaseReach gives the reporter and staff a case's reach figures.
+func (s *Server) handleCaseReach() http.Handler {
+	return s.withViewer(func(w http.ResponseWriter, r *http.Request, v seeking.Viewer) {
+		rc, err := s.seeking.Reach(r.Context(), v, r.PathValue("id"))
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		encode(w, http.StatusOK, map[string]int{"alerted": rc.Alerted, "opened": rc.Opened, "clues": rc.Clues})
+	})
+}
+
 // handleMyCaseList lists the caller's own cases.
 func (s *Server) handleMyCaseList() http.Handler {
 	return s.withViewer(func(w http.ResponseWriter, r *http.Request, v seeking.Viewer) {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/yuncan/yuncan/internal/identity"
 	"github.com/yuncan/yuncan/internal/media"
+	"github.com/yuncan/yuncan/internal/notify"
 	"github.com/yuncan/yuncan/internal/seeking"
 	"github.com/yuncan/yuncan/internal/storetest"
 )
@@ -752,5 +753,43 @@ func TestCaseAPIPrivateFieldsAudited(t *testing.T) {
 		if err := row.Scan(&n); err != nil || n != 0 {
 			t.Fatalf("private fields in clear at rest: %d %v", n, err)
 		}
+	})
+}
+
+// TestCaseReachAPI: the reporter and staff see how far a case went
+// (people alerted, alerts opened, clues received); nobody else does.
+func TestCaseReachAPI(t *testing.T) {
+	apiForEachTarget(t, func(t *testing.T, target storetest.Target) {
+		e := newAPIEnv(t, target, apiEnvOptions{})
+		rep := e.seekUser(t, identity.RoleUser, true)
+		mod := e.seekUser(t, identity.RoleModerator, false)
+		giver := e.seekUser(t, identity.RoleUser, false)
+		id := e.publishCase(t, rep, mod, caseBody("child", 30, 120))
+		reach := func(tok string) map[string]any {
+			t.Helper()
+			r := e.get(t, "/api/v1/cases/"+id+"/reach", tok)
+			apiWant(t, r, http.StatusOK)
+			return r.JSON(t)
+		}
+		if got := reach(rep.token); got["alerted"] != 0.0 || got["opened"] != 0.0 || got["clues"] != 0.0 {
+			t.Fatalf("reach of a new case: %v", got)
+		}
+		// The giver was alerted (as the alert engine delivers) and opened
+		// it, then sent a clue.
+		n, _, err := e.inbox.Deliver(context.Background(), notify.Notification{Recipient: notify.User(giver.id), Kind: notify.KindSeekingAlert,
+			DedupeKey: "alert:" + id, Title: "寻人", Data: notify.Data{CaseID: id, Ring: 1, DistanceKM: 3}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		apiWant(t, e.do(t, apiReq{Method: "POST", Path: "/api/v1/inbox/" + n.ID + "/open", Token: giver.token}), http.StatusNoContent)
+		apiWant(t, e.send(t, "POST", "/api/v1/cases/"+id+"/clues", giver.token, map[string]any{"text": "seen at the gate"}), http.StatusCreated)
+		for who, tok := range map[string]string{"reporter": rep.token, "moderator": mod.token} {
+			if got := reach(tok); got["alerted"] != 1.0 || got["opened"] != 1.0 || got["clues"] != 1.0 {
+				t.Errorf("reach for the %s: %v; want 1 alerted, 1 opened, 1 clue", who, got)
+			}
+		}
+		apiWantError(t, e.get(t, "/api/v1/cases/"+id+"/reach", giver.token), http.StatusNotFound, "not_found")
+		apiWantError(t, e.get(t, "/api/v1/cases/"+id+"/reach", ""), http.StatusUnauthorized, "unauthenticated")
+		apiWantError(t, e.get(t, "/api/v1/cases/00000000-0000-0000-0000-000000000000/reach", rep.token), http.StatusNotFound, "not_found")
 	})
 }

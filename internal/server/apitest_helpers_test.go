@@ -117,7 +117,11 @@ func newAPIEnv(tb testing.TB, target storetest.Target, o apiEnvOptions) *apiEnv 
 	inbox := notify.NewInbox(db.Notify(), notify.InboxConfig{}, nil)
 	tk := tickets.NewService(tickets.Deps{Store: db.Tickets(), Keys: keys, Notifier: inbox, Accounts: ident, Logger: logger}, tickets.Config{})
 	minors := consent.NewMinors(tk.GuardianChannel(db.Minors()), db.Consent(), cs, ident, ms, keys, nil, consent.MinorsConfig{}, logger)
-	sk := seeking.NewService(seeking.Deps{Store: db.Seeking(), RealNames: ident, Gate: cs, Media: ms, Keys: keys, Logger: logger}, seeking.Config{})
+	sk := seeking.NewService(seeking.Deps{Store: db.Seeking(), RealNames: ident, Gate: cs, Media: ms, Keys: keys,
+		Reach: func(ctx context.Context, id string) (int, int, error) {
+			return inbox.Counts(ctx, notify.KindSeekingAlert, id)
+		},
+		Logger: logger}, seeking.Config{})
 
 	// P10: real-name verification asks the separate real_name consent
 	// first, and withdrawing it deletes the verification (P63).

@@ -285,6 +285,8 @@ type caseView struct {
 	ActionErr  formErrors
 	PhotoErr   formErrors
 	Map        mapSetup
+	// Reach: how far the case went, for its reporter and staff.
+	Reach *seeking.Reach
 }
 
 // clueForm is what the clue form holds after a refused try.
@@ -358,6 +360,13 @@ func (s *Server) newCaseView(w http.ResponseWriter, r *http.Request) (*caseView,
 	v.CanResolve = !v.Resolved && c.Status != seeking.StatusRejected && (v.Reporter || v.Reviewer && v.Published)
 	if viewer.Anonymous() {
 		return v, nil
+	}
+	if v.Reporter || v.Reviewer {
+		rc, err := s.seeking.Reach(ctx, viewer, c.ID)
+		if err != nil {
+			return nil, err
+		}
+		v.Reach = &rc
 	}
 	v.CanClue = v.Published && !v.Reporter
 	if v.CanClue {

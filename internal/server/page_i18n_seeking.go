@@ -107,6 +107,8 @@ var seekingMessages = map[string][2]string{
 	"case.submit":                     {"提交审核", "Send for review"},
 	"case.in_review":                  {"已提交审核，审核人员会尽快处理。", "Sent for review; a moderator will look at it soon."},
 	"case.history":                    {"处理记录", "History"},
+	"case.reach":                      {"传播情况", "Reach"},
+	"case.reach.figures":              {"提醒送达 %d 人，%d 人打开；收到线索 %d 条。", "Alerts reached %d people, %d opened them; %d clues received."},
 	"case.by.reporter":                {"发布人", "reporter"},
 	"case.by.moderator":               {"审核人员", "moderator"},
 	"case.by.partner_staff":           {"合作机构", "partner staff"},

@@ -369,6 +369,15 @@ func TestPageSeekingBrowserJourney(t *testing.T) {
 		t.Errorf("P56: shields after the X: %+v (%v); want one not_nearby", shields, err)
 	}
 
+	// The reporter sees how far the case went.
+	step(pub, "the reporter's case page shows the reach",
+		chromedp.Navigate(base+"/cases/"+caseID),
+		chromedp.WaitVisible(chromedp.CSS("#reach-figures")),
+	)
+	if got, want := text(pub, "#reach-figures"), translate(langZH, "case.reach.figures", 1, 0, 0); got != want {
+		t.Errorf("the reach reads %q, want %q", got, want)
+	}
+
 	// (c) Resolved: the public page keeps neither name nor photo.
 	step(pub, "resolve the case as found safe",
 		chromedp.Navigate(base+"/cases/"+caseID),

@@ -87,13 +87,17 @@ func newPageEnvWith(t testing.TB, cfg Config, base string) *pageEnv {
 	logger := slog.New(slog.NewTextHandler(pageTestLog{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	cs := consent.NewService(db.Consent(), dm, versions.CurrentVersion, nil, logger)
 	ms := media.NewFileStore(filepath.Join(dir, "media"))
+	inbox := notify.NewInbox(db.Notify(), notify.InboxConfig{}, nil)
 	hooks := &alert.Hooks{}
-	sk := seeking.NewService(seeking.Deps{Store: db.Seeking(), RealNames: ids, Gate: cs, Media: ms, Keys: keys, Publisher: hooks, Logger: logger}, seeking.Config{})
+	sk := seeking.NewService(seeking.Deps{Store: db.Seeking(), RealNames: ids, Gate: cs, Media: ms, Keys: keys, Publisher: hooks,
+		Reach: func(ctx context.Context, id string) (int, int, error) {
+			return inbox.Counts(ctx, notify.KindSeekingAlert, id)
+		},
+		Logger: logger}, seeking.Config{})
 	certOutbox := filepath.Join(dir, "outbox", "certifier.jsonl")
 	realNames := identity.NewRealNameVerifier(ids, certify.NewOutbox(certOutbox, nil), func(ctx context.Context, userID string) error {
 		return cs.Require(ctx, consent.User(userID), consent.PurposeRealName)
 	}, identity.RealNameConfig{})
-	inbox := notify.NewInbox(db.Notify(), notify.InboxConfig{}, nil)
 	push := notify.NewDispatcher(inbox, nil, notify.DispatcherConfig{}, logger)
 	positions := location.NewService(db.Location(), &geo.Index{}, cs, keys, nil, location.Config{}, logger)
 	if _, err := positions.Load(context.Background()); err != nil {

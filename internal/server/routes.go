@@ -87,6 +87,7 @@ func (s *Server) routes(mux *http.ServeMux, reg *prometheus.Registry) {
 	api("GET", "/api/v1/cases/{id}", s.handleCaseShow())
 	api("PUT", "/api/v1/cases/{id}", auth(s.handleCaseUpdate()))
 	api("GET", "/api/v1/cases/{id}/private", auth(s.handleCasePrivate()))
+	api("GET", "/api/v1/cases/{id}/reach", auth(s.handleCaseReach()))
 	api("POST", "/api/v1/cases/{id}/submit", auth(s.handleCaseSubmit()))
 	api("POST", "/api/v1/cases/{id}/resolve", auth(s.handleCaseResolve()))
 	api("POST", "/api/v1/cases/{id}/photos", auth(s.handleCasePhotoAdd()))
