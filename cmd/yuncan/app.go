@@ -122,11 +122,16 @@ func openApp(ctx context.Context, c *config, getenv func(string) string, logger 
 		return nil, err
 	}
 	inbox := notify.NewInbox(db.Notify(), notify.InboxConfig{}, nil)
+	granted := func(p consent.Purpose) func(context.Context, notify.Subject) (bool, error) {
+		return func(ctx context.Context, s notify.Subject) (bool, error) {
+			return cs.Granted(ctx, consent.Subject{Kind: consent.SubjectKind(s.Kind), ID: s.ID}, p)
+		}
+	}
 	push := notify.NewDispatcher(inbox, pushers, notify.DispatcherConfig{
 		// P60: marketing pushes only with the marketing_push consent.
-		MarketingAllowed: func(ctx context.Context, s notify.Subject) (bool, error) {
-			return cs.Granted(ctx, consent.Subject{Kind: consent.SubjectKind(s.Kind), ID: s.ID}, consent.PurposeMarketingPush)
-		},
+		MarketingAllowed: granted(consent.PurposeMarketingPush),
+		// P50: push services abroad only with the separate consent.
+		CrossBorderAllowed: granted(consent.PurposeCrossBorderPush),
 	}, logger)
 	// P70: the gate's rules for minors, guardian consent, and deletion of
 	// children's accounts left without it (the minors.expire job).

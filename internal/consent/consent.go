@@ -26,6 +26,7 @@ const (
 	PurposeMedia             Purpose = "camera_photos_microphone"
 	PurposeProgrammaticAds   Purpose = "programmatic_ads"
 	PurposeMarketingPush     Purpose = "marketing_push"
+	PurposeCrossBorderPush   Purpose = "cross_border_push"
 	PurposeMarketingSMS      Purpose = "marketing_sms"
 	PurposeShareVideoPartner Purpose = "share_video_partner"
 	PurposeThirdPartyLogin   Purpose = "third_party_login"

@@ -194,8 +194,13 @@ func parseDataMap(b []byte) (*DataMap, error) {
 		m.purposes[p.ID] = p
 	}
 	for _, r := range m.Recipients {
-		if m.purposes[r.Purpose] == nil {
+		p := m.purposes[r.Purpose]
+		if p == nil {
 			return nil, fmt.Errorf("consent: policy data: recipient %s: unknown purpose %q", r.ID, r.Purpose)
+		}
+		// P50, PIPL Art. 39: a transfer abroad needs its own consent.
+		if r.CrossBorder && !p.Sensitive {
+			return nil, fmt.Errorf("consent: policy data: recipient %s is abroad, so its purpose %s must need a separate consent (P50)", r.ID, p.ID)
 		}
 	}
 	for _, c := range m.Cookies {

@@ -241,3 +241,6 @@ func apnsError(status int, reason, retryAfter string) *PushError {
 	}
 	return e
 }
+
+// CrossBorder is true: the Apple push service is outside China (P50).
+func (a *APNs) CrossBorder() bool { return true }

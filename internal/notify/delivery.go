@@ -57,6 +57,11 @@ type DispatcherConfig struct {
 	// it reports whether the subject granted marketing_push. Nil refuses
 	// every marketing push.
 	MarketingAllowed func(ctx context.Context, sub Subject) (bool, error)
+	// CrossBorderAllowed is the consent gate for pushers outside China
+	// (CrossBorder, P50): it reports whether the subject granted
+	// cross_border_push. Nil refuses every such push; the inbox and the
+	// live stream still carry the notification.
+	CrossBorderAllowed func(ctx context.Context, sub Subject) (bool, error)
 	// Sleep waits between attempts; nil waits on a timer. Tests pass a
 	// fake.
 	Sleep func(ctx context.Context, d time.Duration) error
@@ -189,6 +194,26 @@ func (d *Dispatcher) allowed(ctx context.Context, n Notification) (bool, error) 
 	return ok, nil
 }
 
+// crossBorderAllowed asks the cross-border gate once per notification,
+// and only when one of the targets' pushers is abroad.
+func (d *Dispatcher) crossBorderAllowed(ctx context.Context, sub Subject, targets []Target) (bool, error) {
+	abroad := false
+	for _, t := range targets {
+		if p := d.pushers[t.channel()]; p != nil && crossesBorder(p) {
+			abroad = true
+			break
+		}
+	}
+	if !abroad || d.cfg.CrossBorderAllowed == nil {
+		return false, nil
+	}
+	ok, err := d.cfg.CrossBorderAllowed(ctx, sub)
+	if err != nil {
+		return false, fmt.Errorf("notify: cross-border consent: %w", err)
+	}
+	return ok, nil
+}
+
 // pushAll pushes n to each of its recipient's devices (only those in
 // only, when set) that no delivery has claimed, in parallel.
 func (d *Dispatcher) pushAll(ctx context.Context, n Notification, only map[string]bool) ([]Delivery, error) {
@@ -197,6 +222,10 @@ func (d *Dispatcher) pushAll(ctx context.Context, n Notification, only map[strin
 		return nil, fmt.Errorf("notify: push targets: %w", err)
 	}
 	p := PayloadOf(n)
+	abroad, err := d.crossBorderAllowed(ctx, n.Recipient, targets)
+	if err != nil {
+		return nil, err
+	}
 	var (
 		mu   sync.Mutex
 		wg   sync.WaitGroup
@@ -206,7 +235,7 @@ func (d *Dispatcher) pushAll(ctx context.Context, n Notification, only map[strin
 	for _, t := range targets {
 		ch := t.channel()
 		pusher := d.pushers[ch]
-		if pusher == nil || (only != nil && !only[t.DeviceID]) {
+		if pusher == nil || (only != nil && !only[t.DeviceID]) || (!abroad && crossesBorder(pusher)) {
 			continue
 		}
 		wg.Go(func() {

@@ -403,6 +403,56 @@ func TestDispatchMarketingNeedsConsent(t *testing.T) {
 	})
 }
 
+// abroadPusher is a push service outside China (as APNs, FCM and the
+// browsers' Web Push services are).
+type abroadPusher struct{ *fakePusher }
+
+func (abroadPusher) CrossBorder() bool { return true }
+
+// P50: pushes through services abroad need the separate cross_border_push
+// consent; without it the notification still reaches the inbox and the
+// pushers at home.
+func TestDispatchAbroadNeedsConsent(t *testing.T) {
+	forEachTarget(t, func(t *testing.T, target storetest.Target) {
+		e := newEnv(t, target, notify.DispatcherConfig{})
+		e.familyDevices(t)
+		ctx, u := context.Background(), notify.User("u-1")
+		gate := func(ctx context.Context, s notify.Subject) (bool, error) {
+			return e.consent.Granted(ctx, consent.Subject{Kind: consent.SubjectKind(s.Kind), ID: s.ID}, consent.PurposeCrossBorderPush)
+		}
+		pushers := map[notify.Channel]notify.Pusher{
+			notify.ChannelAPNs: abroadPusher{e.apns}, notify.ChannelFCM: e.fcm, notify.ChannelWebPush: abroadPusher{e.web}}
+		disp := notify.NewDispatcher(e.inbox, pushers, notify.DispatcherConfig{CrossBorderAllowed: gate}, nil)
+
+		r, err := disp.Dispatch(ctx, alert(u, "case-1", 3))
+		if err != nil || !r.Created {
+			t.Fatalf("alert without the consent: %+v, %v", r, err)
+		}
+		same(t, "pushed without the consent", [][]string{e.apns.devices(), e.fcm.devices(), e.web.devices()}, [][]string{nil, {"d-and"}, nil})
+
+		if err := e.consent.Grant(ctx, consent.User("u-1"), consent.PurposeCrossBorderPush, consent.ChannelApp); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := disp.Dispatch(ctx, alert(u, "case-2", 3)); err != nil {
+			t.Fatal(err)
+		}
+		same(t, "pushed with the consent", [][]string{e.apns.devices(), e.fcm.devices(), e.web.devices()},
+			[][]string{{"d-ios"}, {"d-and", "d-and"}, {"d-web"}})
+
+		for _, p := range []notify.CrossBorder{&notify.APNs{}, &notify.FCM{}, &notify.WebPush{}} {
+			if !p.CrossBorder() {
+				t.Errorf("%T says it is not abroad", p)
+			}
+		}
+		// Without a gate wired, nothing goes abroad.
+		bare := notify.NewDispatcher(e.inbox, pushers, notify.DispatcherConfig{}, nil)
+		if _, err := bare.Dispatch(ctx, alert(u, "case-3", 3)); err != nil {
+			t.Fatal(err)
+		}
+		same(t, "pushed abroad without a gate", [][]string{e.apns.devices(), e.web.devices()}, [][]string{{"d-ios"}, {"d-web"}})
+	})
+}
+
 // P56: the "X" with a reason shields similar pushes, and undoing the
 // shield lets them through again.
 func TestDispatchHonoursShields(t *testing.T) {

@@ -253,3 +253,6 @@ func (f *FCM) Push(ctx context.Context, t Target, p Payload) error {
 		return e
 	}
 }
+
+// CrossBorder is true: the Firebase push service is outside China (P50).
+func (f *FCM) CrossBorder() bool { return true }

@@ -149,6 +149,21 @@ type Pusher interface {
 	Push(ctx context.Context, t Target, p Payload) error
 }
 
+// CrossBorder is implemented by pushers whose service is outside China:
+// APNs, FCM, and the browsers' Web Push services. Personal data collected
+// in China stays there unless the person gave a separate consent to the
+// transfer (policy 4.1, PIPL Art. 39, P50), so the dispatcher pushes
+// through them only to people who granted cross_border_push.
+type CrossBorder interface {
+	CrossBorder() bool
+}
+
+// crossesBorder reports whether p sends abroad.
+func crossesBorder(p Pusher) bool {
+	c, ok := p.(CrossBorder)
+	return ok && c.CrossBorder()
+}
+
 // PushError is a failed push. Its text names the channel, the HTTP status
 // and the provider's reason code, never the token or the payload.
 type PushError struct {

@@ -228,3 +228,6 @@ func PublicHTTPClient(timeout time.Duration) *http.Client {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 }
+
+// CrossBorder is true: the browsers' push service is outside China (P50).
+func (w *WebPush) CrossBorder() bool { return true }

@@ -67,11 +67,9 @@ func newInboxEnv(tb testing.TB, target storetest.Target, o inboxEnvOptions) *inb
 	if o.webPush != nil {
 		pushers[notify.ChannelWebPush] = o.webPush
 	}
-	cs := e.consent
-	disp := notify.NewDispatcher(inbox, pushers, notify.DispatcherConfig{BaseDelay: time.Millisecond,
-		MarketingAllowed: func(ctx context.Context, s notify.Subject) (bool, error) {
-			return cs.Granted(ctx, consent.Subject{Kind: consent.SubjectKind(s.Kind), ID: s.ID}, consent.PurposeMarketingPush)
-		}}, nil)
+	cfg := apiDispatcherConfig(e.consent)
+	cfg.BaseDelay = time.Millisecond
+	disp := notify.NewDispatcher(inbox, pushers, cfg, nil)
 	if o.heartbeat == 0 {
 		o.heartbeat = 50 * time.Millisecond
 	}
@@ -301,6 +299,13 @@ func TestAPIWebPushSubscription(t *testing.T) {
 		apiWantError(t, put(dev, map[string]any{"endpoint": sub["endpoint"], "keys": sub["keys"], "expirationTime": nil}), http.StatusBadRequest, "unknown_field")
 		apiWant(t, put(dev, sub), http.StatusNoContent)
 
+		// P50: the browser's push service is abroad: nothing goes there
+		// before the separate consent, though the inbox has the alert.
+		e.alert(t, notify.Device(devID), "case-0", 3)
+		if ps.count() != 0 {
+			t.Fatalf("P50: the push service abroad got %d pushes without the consent", ps.count())
+		}
+		apiWant(t, e.do(t, apiReq{Method: "PUT", Path: "/api/v1/consents/" + string(consent.PurposeCrossBorderPush), Device: dev}), http.StatusNoContent)
 		e.alert(t, notify.Device(devID), "case-1", 3)
 		if ps.count() != 1 {
 			t.Fatalf("the push service got %d pushes, want 1", ps.count())

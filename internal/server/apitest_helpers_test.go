@@ -145,12 +145,7 @@ func newAPIEnv(tb testing.TB, target storetest.Target, o apiEnvOptions) *apiEnv 
 	if err != nil {
 		tb.Fatal(err)
 	}
-	push := notify.NewDispatcher(inbox, map[notify.Channel]notify.Pusher{notify.ChannelWebPush: wp}, notify.DispatcherConfig{
-		// P60: marketing pushes only with the marketing_push consent.
-		MarketingAllowed: func(ctx context.Context, s notify.Subject) (bool, error) {
-			return cs.Granted(ctx, consent.Subject{Kind: consent.SubjectKind(s.Kind), ID: s.ID}, consent.PurposeMarketingPush)
-		},
-	}, logger)
+	push := notify.NewDispatcher(inbox, map[notify.Channel]notify.Pusher{notify.ChannelWebPush: wp}, apiDispatcherConfig(cs), logger)
 
 	// Positions for people-seeking alerts, over the geo index.
 	positions := location.NewService(db.Location(), &geo.Index{}, cs, keys, nil, location.Config{}, logger)
@@ -799,4 +794,16 @@ func apiFormatOK(format, s string) bool {
 		return err == nil && u.Scheme != "" && !strings.ContainsAny(s, " \n")
 	}
 	return true
+}
+
+// apiDispatcherConfig wires the dispatcher's consent gates as serve does:
+// marketing pushes need marketing_push (P60), push services abroad need
+// cross_border_push (P50).
+func apiDispatcherConfig(cs *consent.Service) notify.DispatcherConfig {
+	granted := func(p consent.Purpose) func(context.Context, notify.Subject) (bool, error) {
+		return func(ctx context.Context, s notify.Subject) (bool, error) {
+			return cs.Granted(ctx, consent.Subject{Kind: consent.SubjectKind(s.Kind), ID: s.ID}, p)
+		}
+	}
+	return notify.DispatcherConfig{MarketingAllowed: granted(consent.PurposeMarketingPush), CrossBorderAllowed: granted(consent.PurposeCrossBorderPush)}
 }
