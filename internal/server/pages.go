@@ -29,7 +29,7 @@ var staticFS embed.FS
 // templates/layout.html.
 var pageNames = []string{"home", "login", "privacy", "me", "sessions", "error",
 	"privacy_center", "privacy_center_history", "privacy_center_version", "privacy_center_inventory",
-	"cases", "case", "case_form", "case_clue", "staff_review", "inbox", "location"}
+	"cases", "case", "case_form", "case_clue", "staff_review", "inbox", "location", "real_name"}
 
 // pages holds the templates, parsed once at start, and the static files.
 type pages struct {
@@ -164,6 +164,9 @@ func (s *Server) pageRoutes(mux *http.ServeMux) {
 	form("POST /inbox/{id}/read", login(s.pageInboxRead()))
 	form("POST /inbox/{id}/open", login(s.pageInboxOpen()))
 	form("POST /inbox/{id}/dismiss", login(s.pageInboxDismiss()))
+	page("GET /me/real-name", login(s.pageRealNameShow()))
+	form("POST /me/real-name", login(s.pageRealNameVerify()))
+	form("POST /me/real-name/delete", login(s.pageRealNameDelete()))
 	page("GET /me/location", login(s.pageLocationShow()))
 	form("POST /me/location", login(s.pageLocationUpdate()))
 	form("POST /me/location/delete", login(s.pageLocationDelete()))
@@ -386,6 +389,8 @@ func langPath(r *http.Request) string {
 		return "/inbox"
 	case strings.HasPrefix(p, "/me/location"):
 		return "/me/location"
+	case strings.HasPrefix(p, "/me/real-name"):
+		return "/me/real-name"
 	case strings.HasPrefix(p, "/me/sessions"):
 		return "/me/sessions"
 	case strings.HasPrefix(p, "/me/privacy"):
