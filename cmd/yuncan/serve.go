@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/yuncan/yuncan/internal/alert"
 	"github.com/yuncan/yuncan/internal/jobs"
 	"github.com/yuncan/yuncan/internal/server"
 )
@@ -93,28 +94,22 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 
 	jobCtx, stopJobs := context.WithCancel(context.Background())
 	defer stopJobs()
-	waitJobs := jobs.NewRunner(logger,
-		jobs.Job{Name: "identity.expire", Every: time.Hour, Run: a.identity.ExpireRecords},
+	work := []jobs.Job{
 		// Withdrawal purges run at once; this finishes any a crash interrupted.
-		jobs.Job{Name: "consent.purges", Every: time.Minute, Run: a.consent.RunPurges},
+		{Name: "consent.purges", Every: time.Minute, Run: a.consent.RunPurges},
 		// P70: children under 14 left without a guardian's consent.
-		jobs.Job{Name: "minors.expire", Every: time.Hour, Run: a.minors.DeleteUnverified},
-		jobs.Job{Name: "identity.real_name_attempts", Every: time.Hour, Run: a.identity.ExpireRealNameAttempts},
-		// No location history: positions past the freshness limit go.
-		jobs.Job{Name: "location.expire", Every: 10 * time.Minute, Run: a.location.Expire},
+		{Name: "minors.expire", Every: time.Hour, Run: a.minors.DeleteUnverified},
 		// Versions published by another process come into view here.
-		jobs.Job{Name: "consent.policy_versions", Every: time.Minute, Run: a.versions.Load},
-		// Notifications past their retention, and those of gone devices.
-		jobs.Job{Name: "notify.expire", Every: time.Hour, Run: a.inbox.Expire},
+		{Name: "consent.policy_versions", Every: time.Minute, Run: a.versions.Load},
 		// Pushes whose process died mid-way.
-		jobs.Job{Name: "notify.resume", Every: time.Minute, Run: a.push.Resume},
+		{Name: "notify.resume", Every: time.Minute, Run: a.push.Resume},
 		// Alert rings that are due, and hooks a crash lost.
-		jobs.Job{Name: "alert.tick", Every: af.Tick, Run: alerts.Tick},
-		// Tickets past their retention.
-		jobs.Job{Name: "tickets.expire", Every: time.Hour, Run: a.tickets.Expire},
-		// Records of who was alerted, past their retention.
-		jobs.Job{Name: "alert.expire", Every: time.Hour, Run: alerts.Expire},
-	).Start(jobCtx)
+		{Name: "alert.tick", Every: af.Tick, Run: alerts.Tick},
+	}
+	for _, r := range a.retentionJobs(alerts) {
+		work = append(work, r.Job)
+	}
+	waitJobs := jobs.NewRunner(logger, work...).Start(jobCtx)
 	// Workers delivering the alert batches, until shutdown.
 	workersDone := make(chan struct{})
 	go func() {
@@ -181,4 +176,43 @@ func cmdMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	}
 	defer a.close()
 	return a.migrate(ctx, logger)
+}
+
+// retentionJob is a job that applies the policy data's retention rules
+// to the categories it names (P51).
+type retentionJob struct {
+	jobs.Job
+	Categories []string
+}
+
+// retentionJobs are the jobs that delete or anonymise data once its
+// category's retention is over. TestEveryRetentionRuleHasAJob checks that
+// every category with a limited retention is named by one of them.
+func (a *app) retentionJobs(alerts *alert.Service) []retentionJob {
+	return []retentionJob{
+		// Devices not seen for 180 days, ended sessions, codes and their
+		// client-address index after a day.
+		{jobs.Job{Name: "identity.expire", Every: time.Hour, Run: a.identity.ExpireRecords},
+			[]string{"device_info", "push_token", "session_log", "network"}},
+		{jobs.Job{Name: "identity.real_name_attempts", Every: time.Hour, Run: a.identity.ExpireRealNameAttempts},
+			[]string{"rate_limit"}},
+		// No location history: positions past the freshness limit go.
+		{jobs.Job{Name: "location.expire", Every: 10 * time.Minute, Run: a.location.Expire},
+			[]string{"alert_location"}},
+		// Notifications past their retention, and those of gone devices.
+		{jobs.Job{Name: "notify.expire", Every: time.Hour, Run: a.inbox.Expire},
+			[]string{"inbox", "alert_reason", "delivery_log"}},
+		// Records of who was alerted, past their retention.
+		{jobs.Job{Name: "alert.expire", Every: time.Hour, Run: alerts.Expire},
+			[]string{"alert_recipient"}},
+		// Tickets after their legal period; their client-address index
+		// after a day.
+		{jobs.Job{Name: "tickets.expire", Every: time.Hour, Run: a.tickets.Expire},
+			[]string{"ticket", "ticket_contact", "ticket_history", "network"}},
+		// Guardian requests of the table before tickets.
+		{jobs.Job{Name: "minors.requests_expire", Every: time.Hour, Run: a.minors.ExpireRequests},
+			[]string{"guardian_request", "network"}},
+		{jobs.Job{Name: "consent.exemptions_expire", Every: 24 * time.Hour, Run: a.consent.ExpireExemptionUses},
+			[]string{"exemption_record"}},
+	}
 }

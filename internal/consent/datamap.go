@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"time"
 )
 
 // The policy as data: every purpose with its data categories, basis,
@@ -217,6 +218,31 @@ func parseDataMap(b []byte) (*DataMap, error) {
 
 // Purpose returns the declaration of p, or nil when p is not declared.
 func (m *DataMap) Purpose(p Purpose) *PurposeDecl { return m.purposes[p] }
+
+// Limited lists the categories whose retention ends on its own (days,
+// hours, or a legal period), as opposed to those kept for the life of
+// the account or session. Each must have a job that applies it (P51).
+func (m *DataMap) Limited() []CategoryDecl {
+	var out []CategoryDecl
+	for _, c := range m.Categories {
+		switch c.Retention.Rule {
+		case "days", "hours", "legal":
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// RetentionOf is how long the category's data is kept when its rule has
+// a period (days, hours or legal), else 0.
+func (m *DataMap) RetentionOf(category string) time.Duration {
+	for _, c := range m.Categories {
+		if c.ID == category {
+			return time.Duration(c.Retention.Days)*24*time.Hour + time.Duration(c.Retention.Hours)*time.Hour
+		}
+	}
+	return 0
+}
 
 // Optional lists the purposes that need consent, in declaration order.
 func (m *DataMap) Optional() []Purpose {

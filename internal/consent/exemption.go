@@ -39,6 +39,22 @@ type ExemptionStore interface {
 	AddExemptionUse(ctx context.Context, u ExemptionUse) error
 	// ExemptionUses returns the uses at or after since, oldest first.
 	ExemptionUses(ctx context.Context, since time.Time) ([]ExemptionUse, error)
+	// DeleteExemptionUsesBefore deletes the uses recorded before t.
+	DeleteExemptionUsesBefore(ctx context.Context, t time.Time) (int, error)
+}
+
+// ExpireExemptionUses deletes the record of exemption uses once its legal
+// period (the exemption_record category of the policy data) is over: a
+// job (P51).
+func (s *Service) ExpireExemptionUses(ctx context.Context) error {
+	keep := s.dm.RetentionOf("exemption_record")
+	if keep <= 0 {
+		return nil
+	}
+	if _, err := s.store.DeleteExemptionUsesBefore(ctx, s.now().Add(-keep)); err != nil {
+		return fmt.Errorf("consent: expire exemption uses: %w", err)
+	}
+	return nil
 }
 
 // Exempt is the only way to process a subject's data for p without their

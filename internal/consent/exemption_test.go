@@ -123,3 +123,36 @@ func TestExemptRefusesBadUse(t *testing.T) {
 		}
 	})
 }
+
+// P51: the record of exemption uses goes when its legal period (three
+// years in the policy data) is over; younger uses stay.
+func TestExemptionUsesExpire(t *testing.T) {
+	eachDB(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		if err := f.svc.Exempt(ctx, consent.User("u-1"), consent.PurposePreciseLocation, "1.8d", "old case"); err != nil {
+			t.Fatal(err)
+		}
+		keep := f.dm.RetentionOf("exemption_record")
+		if keep != 1095*24*time.Hour {
+			t.Fatalf("exemption_record is kept %v; the test expects the policy's three years", keep)
+		}
+		f.clock.Advance(keep - time.Hour)
+		if err := f.svc.Exempt(ctx, consent.User("u-2"), consent.PurposePreciseLocation, "1.8d", "newer case"); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.ExpireExemptionUses(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if us := exemptionUses(t, f.svc); len(us) != 2 {
+			t.Fatalf("before the period ends: %d uses, want 2", len(us))
+		}
+		f.clock.Advance(2 * time.Hour)
+		if err := f.svc.ExpireExemptionUses(ctx); err != nil {
+			t.Fatal(err)
+		}
+		us := exemptionUses(t, f.svc)
+		if len(us) != 1 || us[0].Subject != consent.User("u-2") {
+			t.Errorf("after three years: %+v; want only the newer use", us)
+		}
+	})
+}

@@ -129,6 +129,10 @@ type MinorStore interface {
 	// before t without a verified guardian consent.
 	UnverifiedUnder14(ctx context.Context, before time.Time, limit int) ([]string, error)
 
+	// ExpireGuardianRequests clears the client-address index of requests
+	// made before ipBefore and deletes the requests made before
+	// rowsBefore.
+	ExpireGuardianRequests(ctx context.Context, ipBefore, rowsBefore time.Time) error
 	// CreateGuardianRequest stores a guardian request.
 	CreateGuardianRequest(ctx context.Context, r GuardianRequestRecord) error
 	// GuardianRequest returns a request by id. NotFound when none.
@@ -405,6 +409,19 @@ func (m *Minors) VerifyGuardian(ctx context.Context, u identity.User, code strin
 		m.logger.InfoContext(ctx, "minors: guardian consent verified", slog.String("user_id", u.ID))
 	}
 	return m.GuardianStatus(ctx, u)
+}
+
+// ExpireRequests applies the policy data's retention to guardian
+// requests kept in their own table (older ones; new ones are tickets):
+// the client-address index after its day, the request after its legal
+// period (P51). A job.
+func (m *Minors) ExpireRequests(ctx context.Context) error {
+	now := m.now()
+	dm := m.consent.dm
+	if err := m.store.ExpireGuardianRequests(ctx, now.Add(-dm.RetentionOf("network")), now.Add(-dm.RetentionOf("guardian_request"))); err != nil {
+		return fmt.Errorf("consent: expire guardian requests: %w", err)
+	}
+	return nil
 }
 
 // DeleteUnverified deletes the accounts under 14 whose guardian consent

@@ -139,3 +139,15 @@ func (s *MinorStore) CountGuardianRequestsForIPSince(ctx context.Context, ipInde
 		ipIndex, ts(since)).Scan(&n)
 	return n, err
 }
+
+func (s *MinorStore) ExpireGuardianRequests(ctx context.Context, ipBefore, rowsBefore time.Time) error {
+	return s.db.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := s.db.exec(ctx, tx, `UPDATE guardian_requests SET ip_index = '' WHERE ip_index <> '' AND created_at < ?`, ts(ipBefore)); err != nil {
+			return fmt.Errorf("sqlstore: expire guardian requests: %w", err)
+		}
+		if _, err := s.db.exec(ctx, tx, `DELETE FROM guardian_requests WHERE created_at < ?`, ts(rowsBefore)); err != nil {
+			return fmt.Errorf("sqlstore: expire guardian requests: %w", err)
+		}
+		return nil
+	})
+}

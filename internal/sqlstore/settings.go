@@ -74,6 +74,15 @@ func (s *ConsentStore) AddExemptionUse(ctx context.Context, u consent.ExemptionU
 	return nil
 }
 
+func (s *ConsentStore) DeleteExemptionUsesBefore(ctx context.Context, t time.Time) (int, error) {
+	res, err := s.db.exec(ctx, s.db.sql, `DELETE FROM exemption_uses WHERE at < ?`, ts(t))
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: expire exemption uses: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
 func (s *ConsentStore) ExemptionUses(ctx context.Context, since time.Time) ([]consent.ExemptionUse, error) {
 	rows, err := s.db.query(ctx, s.db.sql, `SELECT id, subject_kind, subject_id, purpose, code, detail, at
 		FROM exemption_uses WHERE at >= ? ORDER BY at, id`, ts(since))

@@ -237,5 +237,23 @@ func init() {
 				t.Errorf("CountGuardianRequestsForIPSince(ip-1, %v) = %d, %v; want %d", tc.since, n, err, tc.want)
 			}
 		}
+
+		// P51: the client address goes after its day, the request after
+		// its legal period; newer ones stay as they are.
+		if err := m.ExpireGuardianRequests(ctx, t0.Add(time.Minute), t0.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		_, err = m.GuardianRequest(ctx, r.ID)
+		wantCode(t, "GuardianRequest past its period", err, yuncan.NotFound)
+		if got, _ := m.GuardianRequest(ctx, later.ID); got.IPIndex != "ip-1" {
+			t.Errorf("a newer request lost its address index: %+v", got)
+		}
+		if err := m.ExpireGuardianRequests(ctx, t0.Add(2*time.Hour), t0); err != nil {
+			t.Fatal(err)
+		}
+		got, err = m.GuardianRequest(ctx, later.ID)
+		if err != nil || got.IPIndex != "" || got.MessageSealed != later.MessageSealed {
+			t.Errorf("after the address expired: %+v, %v; want the request without its address index", got, err)
+		}
 	})
 }

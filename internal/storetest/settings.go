@@ -102,5 +102,13 @@ func init() {
 		dup := a
 		dup.Detail = "another"
 		wantCode(t, "AddExemptionUse with a used id", s.AddExemptionUse(ctx, dup), yuncan.Conflict)
+
+		// P51: uses older than the legal period go; the boundary stays.
+		n, err := s.DeleteExemptionUsesBefore(ctx, b.At)
+		if err != nil || n != 1 {
+			t.Errorf("DeleteExemptionUsesBefore(b) = %d, %v; want 1", n, err)
+		}
+		left, _ := s.ExemptionUses(ctx, time.Time{})
+		same(t, "ExemptionUses after the expiry", left, []consent.ExemptionUse{b, c, d})
 	})
 }
