@@ -677,29 +677,12 @@ func httptestRequest(method, path string) *http.Request {
 // the privacy center, grant a purpose and a sensitive one by clicking,
 // withdraw the sensitive one and find the withdrawal in the history.
 func TestPagePrivacyBrowserJourney(t *testing.T) {
-	chrome := findChromium(t)
 	e := newPageEnv(t, "")
 	dm := loadDataMap(t)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chrome),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("accept-lang", "zh-CN,zh"),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1000, 1000),
-	)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithErrorf(t.Logf))
-	defer cancelBrowser()
+	bctx := headlessBrowser(t, ctx, 1000, 1000)
 
 	do := func(step string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()

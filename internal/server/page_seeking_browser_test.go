@@ -58,36 +58,6 @@ func tileServer(t *testing.T) (*httptest.Server, *atomic.Int64) {
 	return ts, &n
 }
 
-// seekingBrowser starts headless Chromium as the other page journeys do
-// and returns its root context; each person gets their own browser
-// context (cookies apart) from browserSession.
-func seekingBrowser(t *testing.T, ctx context.Context) context.Context {
-	t.Helper()
-	chrome := findChromium(t)
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chrome),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("accept-lang", "zh-CN,zh"),
-		chromedp.UserDataDir(t.TempDir()),
-		// A phone-width window: the pages must work there.
-		chromedp.WindowSize(420, 900),
-	)
-	t.Cleanup(cancelAlloc)
-	bctx, cancel := chromedp.NewContext(actx, chromedp.WithErrorf(t.Logf))
-	t.Cleanup(cancel)
-	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatalf("start the browser: %v", err)
-	}
-	return bctx
-}
-
 // browserSession opens a tab in a browser context of its own, logged in
 // as c's web session (the login pages have their own journey).
 func browserSession(t *testing.T, bctx context.Context, e *pageEnv, c *webClient) context.Context {
@@ -132,7 +102,8 @@ func TestPageSeekingBrowserJourney(t *testing.T) {
 	e := newPageEnvWith(t, Config{TileURL: tiles.URL + "/{z}/{x}/{y}.png"}, "")
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	bctx := seekingBrowser(t, ctx)
+	// A phone-width window: the pages must work there.
+	bctx := headlessBrowser(t, ctx, 420, 900)
 
 	// Each step has its own deadline, so that a stuck one says where,
 	// and what the page showed.

@@ -40,14 +40,14 @@ func findChromium(t *testing.T) string {
 	return ""
 }
 
-// TestPageBrowserJourney drives headless Chromium through sign-up, the
-// profile, the session list and logout, as a person would.
-func TestPageBrowserJourney(t *testing.T) {
+// headlessBrowser starts Debian's Chromium headless with the flags this
+// machine needs (no background networking: the network is closed), a
+// fresh profile and a window of w×h, and returns its root context; it
+// skips the test without Chromium, except in CI. Each person of a journey
+// may get a browser context of their own from it (browserSession).
+func headlessBrowser(t *testing.T, ctx context.Context, w, h int) context.Context {
+	t.Helper()
 	chrome := findChromium(t)
-	e := newPageEnv(t, "")
-
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
 	actx, cancelAlloc := chromedp.NewExecAllocator(ctx,
 		chromedp.ExecPath(chrome),
 		chromedp.Flag("headless", true),
@@ -60,11 +60,25 @@ func TestPageBrowserJourney(t *testing.T) {
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("accept-lang", "zh-CN,zh"),
 		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1000, 1000),
+		chromedp.WindowSize(w, h),
 	)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithErrorf(t.Logf))
-	defer cancelBrowser()
+	t.Cleanup(cancelAlloc)
+	bctx, cancel := chromedp.NewContext(actx, chromedp.WithErrorf(t.Logf))
+	t.Cleanup(cancel)
+	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("start the browser: %v", err)
+	}
+	return bctx
+}
+
+// TestPageBrowserJourney drives headless Chromium through sign-up, the
+// profile, the session list and logout, as a person would.
+func TestPageBrowserJourney(t *testing.T) {
+	e := newPageEnv(t, "")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	bctx := headlessBrowser(t, ctx, 1000, 1000)
 
 	do := func(step string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()

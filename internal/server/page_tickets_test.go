@@ -145,33 +145,13 @@ func TestPageTickets(t *testing.T) {
 // files a privacy complaint, a moderator refuses it with a reason on the
 // staff page, and the person sees the reason and where to complain.
 func TestPageTicketsBrowserJourney(t *testing.T) {
-	chrome := findChromium(t)
 	a, e := ticketPageEnv(t)
 	person := ticketPageUser(t, a, e, identity.RoleUser)
 	mod := ticketPageUser(t, a, e, identity.RoleModerator)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chrome),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("accept-lang", "zh-CN,zh"),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1000, 1000),
-	)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithErrorf(t.Logf))
-	defer cancelBrowser()
-	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatalf("start the browser: %v", err)
-	}
+	bctx := headlessBrowser(t, ctx, 1000, 1000)
 	// Each person in a browser context of their own (cookies apart),
 	// logged in with the web session their client holds.
 	session := func(c *webClient) context.Context {
