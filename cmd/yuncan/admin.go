@@ -2,15 +2,17 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 
 	"github.com/yuncan/yuncan/internal/identity"
+	"github.com/yuncan/yuncan/internal/server"
 )
 
 func cmdAdmin(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("admin needs a command: create-user or rotate-keys")
+		return fmt.Errorf("admin needs a command: create-user, rotate-keys or audit-verify")
 	}
 	switch args[0] {
 	case "create-user":
@@ -44,8 +46,25 @@ func cmdAdmin(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		fmt.Fprintf(stdout, "key %s is active; %d sealed values re-encrypted\n", id, n)
 		return nil
+	case "audit-verify":
+		// P52: walk the audit chain; a broken chain exits non-zero.
+		a, err := openAdmin(ctx, newFlags("admin audit-verify", getenv, stderr), args[1:], getenv, stderr)
+		if err != nil {
+			return err
+		}
+		defer a.close()
+		res, err := a.audit.Verify(ctx)
+		if err != nil {
+			return err
+		}
+		b, _ := json.Marshal(server.AuditVerifyOut(res))
+		fmt.Fprintf(stdout, "%s\n", b)
+		if !res.OK {
+			return fmt.Errorf("the audit chain is broken at entry %d", res.BrokenAt)
+		}
+		return nil
 	}
-	return fmt.Errorf("unknown admin command %q: create-user or rotate-keys", args[0])
+	return fmt.Errorf("unknown admin command %q: create-user, rotate-keys or audit-verify", args[0])
 }
 
 // openAdmin parses an admin command's flags, opens the app and checks

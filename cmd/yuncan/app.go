@@ -6,9 +6,11 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/yuncan/yuncan/internal/alert"
+	"github.com/yuncan/yuncan/internal/audit"
 	"github.com/yuncan/yuncan/internal/certify"
 	"github.com/yuncan/yuncan/internal/consent"
 	"github.com/yuncan/yuncan/internal/geo"
@@ -17,6 +19,7 @@ import (
 	"github.com/yuncan/yuncan/internal/location"
 	"github.com/yuncan/yuncan/internal/media"
 	"github.com/yuncan/yuncan/internal/notify"
+	"github.com/yuncan/yuncan/internal/rights"
 	"github.com/yuncan/yuncan/internal/seeking"
 	"github.com/yuncan/yuncan/internal/sqlstore"
 	"github.com/yuncan/yuncan/internal/tickets"
@@ -34,9 +37,13 @@ type app struct {
 	versions *consent.Versions
 	minors   *consent.Minors
 	tickets  *tickets.Service
-	media    media.Store
-	sms      string // provider descriptions, for the start-up log
-	email    string
+	// audit is the staff audit log (P52).
+	audit *audit.Log
+	// rights builds the archives of a person's data (PIPL Art. 45).
+	rights *rights.Service
+	media  media.Store
+	sms    string // provider descriptions, for the start-up log
+	email  string
 
 	// realNames verifies real names (policy 1.1.2, P10) through the
 	// certifier described by certifier, for the start-up log.
@@ -137,7 +144,10 @@ func openApp(ctx context.Context, c *config, getenv func(string) string, logger 
 	// children's accounts left without it (the minors.expire job).
 	// Complaints, reports and requests (P67, P71, P73); a guardian's
 	// request about a minor becomes one of these tickets.
-	tk := tickets.NewService(tickets.Deps{Store: db.Tickets(), Keys: keys, Notifier: inbox, Accounts: ids, Logger: logger}, tickets.Config{})
+	// P52: one hash-chained audit log for every area's staff reads and
+	// actions.
+	auditLog := audit.NewLog(db.Audit(), nil)
+	tk := tickets.NewService(tickets.Deps{Store: db.Tickets(), Keys: keys, Notifier: inbox, Accounts: ids, Audit: auditLog, Logger: logger}, tickets.Config{})
 	minors := consent.NewMinors(tk.GuardianChannel(db.Minors()), db.Consent(), cs, ids, ms, keys, nil, consent.MinorsConfig{}, logger)
 	// P63: withdrawing the location consent also deletes the record of
 	// which alerts the person got from how far away. Registered here, not
@@ -150,6 +160,9 @@ func openApp(ctx context.Context, c *config, getenv func(string) string, logger 
 		identity: ids,
 		minors:   minors,
 		tickets:  tk,
+		audit:    auditLog,
+		rights: rights.NewService(rights.Deps{Store: db.Rights(), Keys: keys, SealContext: sqlstore.SealContext,
+			Media: ms, Dir: filepath.Join(c.Data, "exports"), Logger: logger}, rights.Config{}),
 		consent:  cs,
 		versions: versions,
 		media:    ms,
@@ -166,7 +179,7 @@ func openApp(ctx context.Context, c *config, getenv func(string) string, logger 
 
 		// P10: publishing a case asks the real-name verification.
 		seeking: seeking.NewService(seeking.Deps{Store: db.Seeking(), RealNames: ids, Gate: cs, Media: ms, Keys: keys,
-			Publisher: hooks, Logger: logger,
+			Publisher: hooks, Logger: logger, Audit: auditLog,
 			// Reach figures count the alerts in the inboxes.
 			Reach: func(ctx context.Context, id string) (int, int, error) {
 				return inbox.Counts(ctx, notify.KindSeekingAlert, id)
@@ -177,18 +190,38 @@ func openApp(ctx context.Context, c *config, getenv func(string) string, logger 
 
 func (a *app) close() { a.db.Close() }
 
-// reseal re-encrypts every sealed field of every area under the active
-// key (after keyring.Rotate) and returns how many values changed.
+// reseal re-encrypts every sealed column (sqlstore.SealedColumns) under
+// the active key, after keyring.Rotate, and returns how many values
+// changed. A server that has not yet picked up the new key may write
+// values under the old one meanwhile, so reseal checks that none is left
+// and goes over again a few times; it fails, naming the columns, when
+// some remain. It is resumable: another run finishes what one left.
 func (a *app) reseal(ctx context.Context) (int, error) {
 	total := 0
-	for _, fn := range []func(context.Context) (int, error){a.identity.Reseal, a.identity.ResealRealNames} {
-		n, err := fn(ctx)
-		total += n
+	var left []string
+	for range 3 {
+		counts, err := a.db.Reseal(ctx, a.keys)
+		for _, c := range counts {
+			total += c.Resealed
+		}
 		if err != nil {
 			return total, err
 		}
+		rest, err := a.db.NotUnderKey(ctx, a.keys.ActiveKeyID())
+		if err != nil {
+			return total, err
+		}
+		left = left[:0]
+		for _, c := range rest {
+			if c.Resealed > 0 {
+				left = append(left, fmt.Sprintf("%s.%s: %d", c.Table, c.Column, c.Resealed))
+			}
+		}
+		if len(left) == 0 {
+			return total, nil
+		}
 	}
-	return total, nil
+	return total, fmt.Errorf("values under an older key remain (%s)", strings.Join(left, ", "))
 }
 
 // migrate applies pending migrations and logs what it did.

@@ -89,7 +89,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	srv := server.New(server.Config{BaseURL: base, Version: version(), TileURL: *tileURL}, server.Deps{
 		Logger: logger, Identity: a.identity, Consent: a.consent, Versions: a.versions, Minors: a.minors, Media: a.media, DB: a.db, Registry: reg,
 		RealNames: a.realNames, Seeking: a.seeking, Location: a.location,
-		Inbox: a.inbox, Push: a.push, Tickets: a.tickets,
+		Inbox: a.inbox, Push: a.push, Tickets: a.tickets, Audit: a.audit, Rights: a.rights,
 	})
 
 	jobCtx, stopJobs := context.WithCancel(context.Background())
@@ -214,5 +214,9 @@ func (a *app) retentionJobs(alerts *alert.Service) []retentionJob {
 			[]string{"guardian_request", "network"}},
 		{jobs.Job{Name: "consent.exemptions_expire", Every: 24 * time.Hour, Run: a.consent.ExpireExemptionUses},
 			[]string{"exemption_record"}},
+		// Data exports: builds the archives asked for, and deletes ready
+		// ones after their week.
+		{jobs.Job{Name: "rights.exports", Every: time.Minute, Run: a.rights.BuildExports},
+			[]string{"data_export"}},
 	}
 }

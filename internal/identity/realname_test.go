@@ -445,40 +445,6 @@ func TestRealNameConsentWithdrawnDuringVerification(t *testing.T) {
 	})
 }
 
-func TestResealRealNames(t *testing.T) {
-	eachRealNameDB(t, func(t *testing.T, f *realNameFixture) {
-		ctx := context.Background()
-		uid := f.consentedUser(t, "13800138112")
-		if _, err := f.verifier.Verify(ctx, uid, identity.RealNameRequest{RealName: "张三", IDNumber: testID}); err != nil {
-			t.Fatal(err)
-		}
-		if n, err := f.svc.ResealRealNames(ctx); err != nil || n != 0 {
-			t.Fatalf("ResealRealNames before rotation = %d, %v", n, err)
-		}
-		next, err := f.keys.Rotate()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n, err := f.svc.ResealRealNames(ctx); err != nil || n != 1 {
-			t.Fatalf("ResealRealNames = %d, %v; want 1", n, err)
-		}
-		r, err := f.store.RealNameByUser(ctx, uid)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !strings.HasPrefix(r.NameSealed, next+":") || !strings.HasPrefix(r.IDNumberSealed, next+":") {
-			t.Errorf("not resealed under %s: %q, %q", next, r.NameSealed, r.IDNumberSealed)
-		}
-		if st, err := f.svc.RealName(ctx, uid); err != nil || st.RealNameMasked != "张*" || st.IDNumberMasked != identity.MaskIDNumber(testID) {
-			t.Errorf("RealName after reseal = %+v, %v", st, err)
-		}
-		// The blind index did not change: the number is still taken.
-		other := f.consentedUser(t, "13800138113")
-		_, err = f.verifier.Verify(ctx, other, identity.RealNameRequest{RealName: "张三", IDNumber: testID})
-		wantErr(t, "the number after reseal", err, yuncan.Conflict, "id_number_in_use")
-	})
-}
-
 func TestRealNameRequiredError(t *testing.T) {
 	e := identity.RealNameRequired()
 	if e.Code != yuncan.Forbidden || e.Reason != "real_name_required" || e.Message == "" {

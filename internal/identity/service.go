@@ -735,38 +735,6 @@ func (s *Service) CreateUser(ctx context.Context, phone string, role Role) (User
 	return s.openUser(u)
 }
 
-// Reseal re-encrypts every sealed field under the active key; run after
-// keyring.Rotate. It returns how many values changed.
-func (s *Service) Reseal(ctx context.Context) (int, error) {
-	n, after := 0, ""
-	for {
-		batch, err := s.store.UsersAfter(ctx, after, 500)
-		if err != nil {
-			return n, fmt.Errorf("identity: reseal: %w", err)
-		}
-		if len(batch) == 0 {
-			return n, nil
-		}
-		for _, u := range batch {
-			after = u.ID
-			if !s.keys.NeedsReseal(u.PhoneSealed) {
-				continue
-			}
-			pt, err := s.keys.Open("users.phone", u.PhoneSealed)
-			if err != nil {
-				return n, fmt.Errorf("identity: reseal %s: %w", u.ID, err)
-			}
-			ok, err := s.store.SetPhoneSealed(ctx, u.ID, u.PhoneSealed, s.keys.Seal("users.phone", pt))
-			if err != nil {
-				return n, fmt.Errorf("identity: reseal %s: %w", u.ID, err)
-			}
-			if ok {
-				n++
-			}
-		}
-	}
-}
-
 // ExpireRecords deletes devices unseen for the retention period, expired
 // sessions and spent codes. It is the identity area's retention job.
 func (s *Service) ExpireRecords(ctx context.Context) error {

@@ -842,56 +842,6 @@ func TestCreateUser(t *testing.T) {
 	})
 }
 
-func TestReseal(t *testing.T) {
-	eachDB(t, identity.Config{}, func(t *testing.T, f *fixture) {
-		ctx := context.Background()
-		phones := []string{"13800138080", "13800138081", "13800138082", "13800138083"}
-		var ids []string
-		for _, p := range phones[:3] {
-			u, err := f.svc.CreateUser(ctx, p, identity.RoleUser)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ids = append(ids, u.ID)
-		}
-		ids = append(ids, f.login(t, phones[3]).User.ID)
-		if n, err := f.svc.Reseal(ctx); err != nil || n != 0 {
-			t.Fatalf("Reseal before rotation = %d, %v; want 0", n, err)
-		}
-
-		old := f.keys.ActiveKeyID()
-		next, err := f.keys.Rotate()
-		if err != nil {
-			t.Fatal(err)
-		}
-		n, err := f.svc.Reseal(ctx)
-		if err != nil || n != len(ids) {
-			t.Fatalf("Reseal = %d, %v; want %d", n, err, len(ids))
-		}
-		for i, id := range ids {
-			u, err := f.store.UserByID(ctx, id)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !strings.HasPrefix(u.PhoneSealed, next+":") || strings.HasPrefix(u.PhoneSealed, old+":") {
-				keyID, _, _ := strings.Cut(u.PhoneSealed, ":")
-				t.Errorf("user %d sealed under %q, want %s", i, keyID, next)
-			}
-			if got, err := f.svc.User(ctx, id); err != nil || string(got.Phone) != e164(t, phones[i]) {
-				t.Errorf("user %d phone after reseal = %q, %v", i, got.Phone, err)
-			}
-		}
-		if n, err := f.svc.Reseal(ctx); err != nil || n != 0 {
-			t.Errorf("second Reseal = %d, %v; want 0", n, err)
-		}
-		// The blind index did not change: people still log in.
-		res := f.login(t, phones[0])
-		if res.Created || res.User.ID != ids[0] || string(res.User.Phone) != "+8613800138080" {
-			t.Errorf("login after reseal: created %v, user %s, phone %q", res.Created, res.User.ID, res.User.Phone)
-		}
-	})
-}
-
 func TestExpireRecords(t *testing.T) {
 	eachDB(t, identity.Config{}, func(t *testing.T, f *fixture) {
 		ctx := context.Background()

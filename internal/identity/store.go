@@ -78,12 +78,6 @@ type Store interface {
 	// other rows that reference it go with it, its devices are unbound.
 	// NotFound when there is none.
 	DeleteUser(ctx context.Context, id string) error
-	// UsersAfter lists accounts ordered by id, after the given id, for
-	// batch jobs such as re-encryption.
-	UsersAfter(ctx context.Context, afterID string, limit int) ([]UserRecord, error)
-	// SetPhoneSealed replaces the sealed phone of an account whose sealed
-	// value is still old (compare-and-set: false when it changed).
-	SetPhoneSealed(ctx context.Context, userID, old, sealed string) (bool, error)
 	AddPolicyAcceptance(ctx context.Context, a PolicyAcceptance) error
 	PolicyAcceptances(ctx context.Context, userID string) ([]PolicyAcceptance, error)
 
@@ -132,13 +126,6 @@ type Store interface {
 	// DeleteRealName deletes the account's verification; NotFound when
 	// there is none.
 	DeleteRealName(ctx context.Context, userID string) error
-	// RealNamesAfter lists verifications ordered by account id, after the
-	// given id, for re-encryption.
-	RealNamesAfter(ctx context.Context, afterUserID string, limit int) ([]RealNameRecord, error)
-	// SetRealNameSealed replaces the sealed name and ID number of
-	// old.UserID while both still hold old's values (compare-and-set:
-	// false when they changed or the row is gone).
-	SetRealNameSealed(ctx context.Context, old, next RealNameRecord) (bool, error)
 	// AddRealNameAttempt records one question to the certifier; NotFound
 	// when the account is gone.
 	AddRealNameAttempt(ctx context.Context, a RealNameAttempt) error

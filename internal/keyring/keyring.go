@@ -27,6 +27,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 )
 
 // ErrUnknownKey is returned when a sealed value names a key id the ring
@@ -41,7 +42,14 @@ type Keyring struct {
 	raw      map[string][]byte
 	indexKey []byte
 	path     string
+	// reloadedAt is when Seal last read the key file, so that a serving
+	// process adopts a key another process (rotate-keys) made active.
+	reloadedAt time.Time
 }
+
+// reloadEvery is how often Seal re-reads the key file: after rotate-keys,
+// running servers seal under the new key within this time.
+const reloadEvery = 10 * time.Second
 
 type file struct {
 	Active   string            `json:"active"`
@@ -187,6 +195,23 @@ func (k *Keyring) reload() {
 	k.active = fresh.active
 }
 
+// reloadIfDue re-reads the key file when the last read is older than
+// reloadEvery; only one caller at a time does.
+func (k *Keyring) reloadIfDue() {
+	if k.path == "" {
+		return
+	}
+	k.mu.Lock()
+	due := time.Since(k.reloadedAt) >= reloadEvery
+	if due {
+		k.reloadedAt = time.Now()
+	}
+	k.mu.Unlock()
+	if due {
+		k.reload()
+	}
+}
+
 // ActiveKeyID is the id new values are sealed under.
 func (k *Keyring) ActiveKeyID() string {
 	k.mu.RLock()
@@ -234,6 +259,7 @@ func (k *Keyring) Rotate() (string, error) {
 // so a ciphertext moved to another column fails to open. The result is
 // "<key id>:<base64(nonce|ciphertext)>".
 func (k *Keyring) Seal(context string, plaintext []byte) string {
+	k.reloadIfDue()
 	k.mu.RLock()
 	id, aead := k.active, k.aeads[k.active]
 	k.mu.RUnlock()

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestLoadCreatesFileWithMode0600(t *testing.T) {
@@ -116,5 +117,37 @@ func TestOpenPicksUpRotatedKeyFromFile(t *testing.T) {
 	}
 	if serving.ActiveKeyID() != id {
 		t.Errorf("serving ring did not adopt the rotated key %s", id)
+	}
+}
+
+// A serving process seals under a key rotate-keys made active in another
+// process once its last read of the key file is reloadEvery old.
+func TestSealPicksUpRotatedKeyFromFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keyring.json")
+	serving, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serving.Seal("c", []byte("v")) // reads the file now
+	admin, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := admin.Rotate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := serving.Seal("c", []byte("v")); strings.HasPrefix(s, id+":") {
+		t.Fatalf("sealed under %s before the file was due to be read again", id)
+	}
+	serving.mu.Lock()
+	serving.reloadedAt = time.Now().Add(-reloadEvery)
+	serving.mu.Unlock()
+	s := serving.Seal("c", []byte("v"))
+	if !strings.HasPrefix(s, id+":") {
+		t.Fatalf("serving ring sealed %q, not under the rotated key %s", s[:3], id)
+	}
+	if v, err := admin.Open("c", s); err != nil || string(v) != "v" {
+		t.Fatalf("open: %q %v", v, err)
 	}
 }

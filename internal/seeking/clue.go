@@ -164,7 +164,7 @@ func (s *Service) Clues(ctx context.Context, v Viewer, caseID, reason string) ([
 	}
 	if side == sideStaff {
 		// P52: every staff read of clues is audited.
-		if err := s.audit(ctx, v.UserID, AuditCluesRead, "case", r.ID, reason); err != nil {
+		if err := s.audit(ctx, v, AuditCluesRead, "case", r.ID, reason); err != nil {
 			return nil, err
 		}
 	}
@@ -212,7 +212,7 @@ func (s *Service) Clue(ctx context.Context, v Viewer, caseID, clueID, reason str
 		return ClueView{}, err
 	}
 	if side == sideStaff {
-		if err := s.audit(ctx, v.UserID, AuditClueRead, "clue", c.ID, reason); err != nil {
+		if err := s.audit(ctx, v, AuditClueRead, "clue", c.ID, reason); err != nil {
 			return ClueView{}, err
 		}
 	}
@@ -243,7 +243,7 @@ func (s *Service) ReviewClue(ctx context.Context, v Viewer, caseID, clueID strin
 		return ClueView{}, yuncan.Errorf(yuncan.Conflict, "the case is %s; clues are reviewed while it is published", r.Status).WithReason("case_closed")
 	}
 	// The answer shows the clue: a read like any other.
-	if err := s.audit(ctx, v.UserID, AuditClueRead, "clue", c.ID, "review"); err != nil {
+	if err := s.audit(ctx, v, AuditClueRead, "clue", c.ID, "review"); err != nil {
 		return ClueView{}, err
 	}
 	now := s.now()
@@ -252,6 +252,10 @@ func (s *Service) ReviewClue(ctx context.Context, v Viewer, caseID, clueID strin
 	}
 	first := c.Status != ClueVerified
 	c.Status, c.ReviewedBy, c.ReviewedAt, c.ReviewNote = verdict, v.UserID, now, note
+	// The verdict, not the note: the note may name people.
+	if err := s.audit(ctx, v, AuditClueReview, "clue", c.ID, string(verdict)); err != nil {
+		return ClueView{}, err
+	}
 	cl, err := s.openClue(ctx, c)
 	if err != nil {
 		return ClueView{}, err
@@ -319,7 +323,7 @@ func (s *Service) OpenCluePhoto(ctx context.Context, v Viewer, caseID, clueID, p
 			continue
 		}
 		if side == sideStaff {
-			if err := s.audit(ctx, v.UserID, AuditCluePhotoRead, "clue", c.ID, ""); err != nil {
+			if err := s.audit(ctx, v, AuditCluePhotoRead, "clue", c.ID, ""); err != nil {
 				return PhotoFile{}, err
 			}
 		}

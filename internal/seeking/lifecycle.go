@@ -107,8 +107,30 @@ func (s *Service) move(ctx context.Context, w who, r CaseRecord, a Access, to St
 		}
 		return CaseRecord{}, fmt.Errorf("seeking: case %s %s → %s: %w", r.ID, r.Status, to, err)
 	}
+	if role != ActorReporter {
+		// P52: a staff action goes to the audit log, once it is done.
+		if err := s.audit(ctx, w.v, staffAction(to), "case", r.ID, reason); err != nil {
+			return CaseRecord{}, err
+		}
+	}
 	s.announce(ctx, r.Status, next)
 	return next, nil
+}
+
+// staffAction names a change of status made by staff in the audit log.
+func staffAction(to Status) string {
+	switch {
+	case to == StatusPublished:
+		return AuditCaseApprove
+	case to == StatusRejected:
+		return AuditCaseReject
+	case to == StatusDraft:
+		return AuditCaseReturn
+	case to == StatusWithdrawn:
+		return AuditCaseWithdraw
+	default:
+		return AuditCaseResolve
+	}
 }
 
 // announce tells the publisher about a publication or a resolution. The
@@ -258,6 +280,10 @@ func (s *Service) Verify(ctx context.Context, v Viewer, id, note string) (CaseVi
 	sealed := s.keys.Seal(sealVerifyNote, []byte(note))
 	if err := s.store.SetCaseVerification(ctx, r.ID, v.UserID, now, sealed); err != nil {
 		return CaseView{}, fmt.Errorf("seeking: verify case %s: %w", r.ID, err)
+	}
+	// The note is personal data and stays sealed: the log names the act.
+	if err := s.audit(ctx, v, AuditCaseVerify, "case", r.ID, ""); err != nil {
+		return CaseView{}, err
 	}
 	r.VerifiedBy, r.VerifiedAt, r.VerificationNoteSealed = v.UserID, now, sealed
 	return s.view(ctx, r, a, false)

@@ -73,7 +73,7 @@ func (s *Service) Messages(ctx context.Context, v Viewer, caseID, clueID, reason
 	}
 	if side == sideStaff {
 		// P52: a staff read of a thread is audited.
-		if err := s.audit(ctx, v.UserID, AuditRelayRead, "clue", c.ID, reason); err != nil {
+		if err := s.audit(ctx, v, AuditRelayRead, "clue", c.ID, reason); err != nil {
 			return nil, err
 		}
 	}

@@ -607,25 +607,20 @@ type MessageView struct {
 	Mine bool
 }
 
-// AuditEvent is one entry of the append-only audit log: a staff read of
-// private data.
-type AuditEvent struct {
-	ID         string
-	At         time.Time
-	ActorID    string
-	Action     string // case.private.read, case.clues.read, clue.read, relay.read
-	TargetKind string // case, clue
-	TargetID   string
-	Reason     string
-}
-
-// Audit actions.
+// Audit actions: staff reads of private data, then staff actions.
 const (
 	AuditCasePrivateRead = "case.private.read"
 	AuditCluesRead       = "case.clues.read"
 	AuditClueRead        = "clue.read"
 	AuditRelayRead       = "relay.read"
 	AuditCluePhotoRead   = "clue.photo.read"
+	AuditCaseApprove     = "case.approve"
+	AuditCaseReject      = "case.reject"
+	AuditCaseReturn      = "case.return"
+	AuditCaseWithdraw    = "case.withdraw"
+	AuditCaseResolve     = "case.resolve"
+	AuditCaseVerify      = "case.verify"
+	AuditClueReview      = "clue.review"
 )
 
 // Box is a latitude/longitude rectangle; MinLng > MaxLng never happens:

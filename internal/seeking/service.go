@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/yuncan/yuncan"
+	"github.com/yuncan/yuncan/internal/audit"
 	"github.com/yuncan/yuncan/internal/consent"
 	"github.com/yuncan/yuncan/internal/identity"
 	"github.com/yuncan/yuncan/internal/keyring"
@@ -85,6 +87,9 @@ type Deps struct {
 	Publisher Publisher
 	// Reach counts a case's alerts for its reach figures; nil counts none.
 	Reach AlertReach
+	// Audit is the audit log staff reads and actions go to (P52); nil
+	// means a log over Store.
+	Audit *audit.Log
 	// Now is the clock; nil means time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -99,6 +104,7 @@ type Service struct {
 	keys   *keyring.Keyring
 	pub    Publisher
 	reach  AlertReach
+	log    *audit.Log
 	now    func() time.Time
 	cfg    Config
 	logger *slog.Logger
@@ -112,7 +118,10 @@ func NewService(d Deps, cfg Config) *Service {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: d.Store, names: d.RealNames, gate: d.Gate, media: d.Media, keys: d.Keys, pub: d.Publisher, reach: d.Reach,
+	if d.Audit == nil {
+		d.Audit = audit.NewLog(d.Store, d.Now)
+	}
+	return &Service{log: d.Audit, store: d.Store, names: d.RealNames, gate: d.Gate, media: d.Media, keys: d.Keys, pub: d.Publisher, reach: d.Reach,
 		now: d.Now, cfg: cfg.withDefaults(), logger: d.Logger}
 }
 
@@ -477,7 +486,7 @@ func (s *Service) CasePrivate(ctx context.Context, v Viewer, id, reason string) 
 	case AccessStaff:
 		// P52: a staff read of personal data needs a role and leaves an
 		// audit record, written before anything is shown.
-		if err := s.audit(ctx, v.UserID, AuditCasePrivateRead, "case", r.ID, reason); err != nil {
+		if err := s.audit(ctx, v, AuditCasePrivateRead, "case", r.ID, reason); err != nil {
 			return PrivateView{}, err
 		}
 	default:
@@ -509,22 +518,22 @@ func checkAuditReason(reason string) error {
 	return nil
 }
 
-// audit appends one staff read to the audit log.
-func (s *Service) audit(ctx context.Context, actorID, action, kind, id, reason string) error {
-	e := AuditEvent{ID: newID(), At: s.now(), ActorID: actorID, Action: action, TargetKind: kind, TargetID: id, Reason: strings.TrimSpace(reason)}
-	if err := s.store.AppendAudit(ctx, e); err != nil {
-		return fmt.Errorf("seeking: audit %s of %s %s: %w", action, kind, id, err)
+// audit appends one staff read or action to the audit log. Reads are
+// written before anything is shown; an action right after it commits.
+func (s *Service) audit(ctx context.Context, v Viewer, action, kind, id, reason string) error {
+	if _, err := s.log.Append(ctx, audit.Record{ActorID: v.UserID, ActorRole: v.Role, Action: action,
+		TargetKind: kind, TargetID: id, Reason: reason}); err != nil {
+		return fmt.Errorf("seeking: %w", err)
 	}
 	return nil
 }
 
-// AuditEventsFor lists the audit events about a target, for admins (and
-// tests) until the rights area's audit log takes over.
-func (s *Service) AuditEventsFor(ctx context.Context, v Viewer, kind, id string) ([]AuditEvent, error) {
-	if v.Role != identity.RoleAdmin {
-		return nil, yuncan.Errorf(yuncan.Forbidden, "this is for admins only")
-	}
-	return s.store.AuditEventsFor(ctx, kind, id)
+// AuditEventsFor lists the latest 500 audit entries about a target,
+// oldest first, for admins (and tests).
+func (s *Service) AuditEventsFor(ctx context.Context, v Viewer, kind, id string) ([]audit.Entry, error) {
+	p, err := s.log.List(ctx, audit.Actor{UserID: v.UserID, Role: v.Role}, audit.Filter{TargetKind: kind, TargetID: id, Limit: 500})
+	slices.Reverse(p.Entries)
+	return p.Entries, err
 }
 
 // randomHex returns n random bytes, hex encoded, for media keys.

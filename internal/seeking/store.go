@@ -3,6 +3,8 @@ package seeking
 import (
 	"context"
 	"time"
+
+	"github.com/yuncan/yuncan/internal/audit"
 )
 
 // CaseRecord is a case as stored: the public record in clear, the
@@ -151,10 +153,8 @@ type Store interface {
 	// OrgsOfUser lists the organisations an account is staff of.
 	OrgsOfUser(ctx context.Context, userID string) ([]Org, error)
 
-	// AppendAudit appends to the minimal audit log (audit_events) that
-	// the rights area's hash-chained log will absorb.
-	AppendAudit(ctx context.Context, e AuditEvent) error
-	// AuditEventsFor lists the audit events about a target, oldest
-	// first.
-	AuditEventsFor(ctx context.Context, targetKind, targetID string) ([]AuditEvent, error)
+	// The audit chain (internal/audit), shared with every area: the
+	// service appends staff reads and actions to it through an
+	// audit.Log.
+	audit.Store
 }

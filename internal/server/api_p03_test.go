@@ -427,6 +427,9 @@ func (w *p03Walker) pathParam(o p03Op, name string, schema any) string {
 				return w.photo("/api/v1/cases/" + w.published() + "/clues/" + w.clue() + "/photos")
 			})
 		}
+	// Data export (P65): the walker's own export, built and ready.
+	case strings.HasPrefix(path, "/api/v1/me/exports/{id}") && name == "id":
+		return w.once("export", func() string { return w.export() })
 	case strings.HasPrefix(path, "/api/v1/tickets/{id}") && name == "id":
 		return w.once(o.key(), func() string { return w.ticket(w.token) })
 	case strings.HasPrefix(path, "/api/v1/staff/tickets/{id}") && name == "id":
@@ -601,6 +604,9 @@ func (w *p03Walker) request(o p03Op) apiReq {
 				continue
 			}
 			v := fmt.Sprint(w.gen.value(p["schema"], name))
+			if o.Path == "/api/v1/me/exports/{id}/download" && name == "token" {
+				v = w.exportToken()
+			}
 			if in == "query" {
 				query.Set(name, v)
 			} else {
@@ -933,4 +939,34 @@ func TestP03RefusalShape(t *testing.T) {
 			t.Errorf("refusals changed the ledger:\n%s\n%s", before.Body, after.Body)
 		}
 	})
+}
+
+// export is the walker's export request, built: made here unless the walk
+// asked for one already (one a week).
+func (w *p03Walker) export() string {
+	r := w.e.send(w.t, "POST", "/api/v1/me/exports", w.token, nil)
+	if r.Status != http.StatusAccepted {
+		apiWant(w.t, r, http.StatusTooManyRequests)
+	}
+	if err := w.e.rights.BuildExports(context.Background()); err != nil {
+		w.t.Fatal(err)
+	}
+	r = w.e.send(w.t, "GET", "/api/v1/me/exports", w.token, nil)
+	apiWant(w.t, r, http.StatusOK)
+	xs := r.JSON(w.t)["exports"].([]any)
+	if len(xs) == 0 {
+		w.t.Fatal("no export after asking for one")
+	}
+	return xs[0].(map[string]any)["id"].(string)
+}
+
+// exportToken is the token of a fresh download link of the walker's export.
+func (w *p03Walker) exportToken() string {
+	r := w.e.send(w.t, "POST", "/api/v1/me/exports/"+w.once("export", func() string { return w.export() })+"/link", w.token, nil)
+	apiWant(w.t, r, http.StatusOK)
+	u, err := url.Parse(r.JSON(w.t)["url"].(string))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return u.Query().Get("token")
 }

@@ -740,8 +740,9 @@ func TestCaseAPIPrivateFieldsAudited(t *testing.T) {
 		apiWantError(t, e.get(t, "/api/v1/cases/"+id+"/private", rescue.token), http.StatusNotFound, "not_found")
 		apiWantError(t, e.get(t, "/api/v1/cases/"+id+"/private", ""), http.StatusUnauthorized, "unauthenticated")
 		apiWantError(t, e.get(t, "/api/v1/cases/"+id+"/private?reason=%00", police.token), http.StatusBadRequest, "invalid")
+		// P52: the moderator's approval, then the two police reads.
 		log, err := e.seeking.AuditEventsFor(context.Background(), seeking.Viewer{Role: identity.RoleAdmin}, "case", id)
-		if err != nil || len(log) != 2 || log[0].ActorID != police.id || log[1].ActorID != police.id {
+		if err != nil || len(log) != 3 || log[0].Action != seeking.AuditCaseApprove || log[1].ActorID != police.id || log[2].ActorID != police.id {
 			t.Fatalf("audit: %+v %v", log, err)
 		}
 		// Sealed at rest: the contact number is not in the database.

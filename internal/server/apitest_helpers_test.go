@@ -24,6 +24,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/yuncan/yuncan"
+	"github.com/yuncan/yuncan/internal/audit"
 	"github.com/yuncan/yuncan/internal/certify"
 	"github.com/yuncan/yuncan/internal/consent"
 	"github.com/yuncan/yuncan/internal/geo"
@@ -32,6 +33,7 @@ import (
 	"github.com/yuncan/yuncan/internal/location"
 	"github.com/yuncan/yuncan/internal/media"
 	"github.com/yuncan/yuncan/internal/notify"
+	"github.com/yuncan/yuncan/internal/rights"
 	"github.com/yuncan/yuncan/internal/seeking"
 	"github.com/yuncan/yuncan/internal/sqlstore"
 	"github.com/yuncan/yuncan/internal/storetest"
@@ -72,6 +74,11 @@ type apiEnv struct {
 	positions *location.Service
 	// tickets holds complaints, reports and requests.
 	tickets *tickets.Service
+	// rights builds data exports (P65) into exportsDir; mediaDir is the
+	// media store's folder.
+	rights     *rights.Service
+	exportsDir string
+	mediaDir   string
 }
 
 type apiEnvOptions struct {
@@ -110,18 +117,21 @@ func newAPIEnv(tb testing.TB, target storetest.Target, o apiEnvOptions) *apiEnv 
 	cs := consent.NewService(db.Consent(), dm, policyVersion, nil, logger)
 	cs.Restrict(versions.RequireAccepted)
 	ident := identity.NewService(db.Identity(), keys, sms, policyVersion, nil, o.identity)
-	ms := media.NewFileStore(filepath.Join(tb.TempDir(), "media"))
+	mediaDir := filepath.Join(tb.TempDir(), "media")
+	ms := media.NewFileStore(mediaDir)
 	// Complaints, reports and requests (P67): the guardian form files
 	// tickets (P71), so the minors rules write through the tickets'
 	// guardian channel, as cmd/yuncan wires them.
 	inbox := notify.NewInbox(db.Notify(), notify.InboxConfig{}, nil)
-	tk := tickets.NewService(tickets.Deps{Store: db.Tickets(), Keys: keys, Notifier: inbox, Accounts: ident, Logger: logger}, tickets.Config{})
+	// P52: one audit log for every area, as cmd/yuncan wires it.
+	auditLog := audit.NewLog(db.Audit(), nil)
+	tk := tickets.NewService(tickets.Deps{Store: db.Tickets(), Keys: keys, Notifier: inbox, Accounts: ident, Audit: auditLog, Logger: logger}, tickets.Config{})
 	minors := consent.NewMinors(tk.GuardianChannel(db.Minors()), db.Consent(), cs, ident, ms, keys, nil, consent.MinorsConfig{}, logger)
 	sk := seeking.NewService(seeking.Deps{Store: db.Seeking(), RealNames: ident, Gate: cs, Media: ms, Keys: keys,
 		Reach: func(ctx context.Context, id string) (int, int, error) {
 			return inbox.Counts(ctx, notify.KindSeekingAlert, id)
 		},
-		Logger: logger}, seeking.Config{})
+		Audit: auditLog, Logger: logger}, seeking.Config{})
 
 	// P10: real-name verification asks the separate real_name consent
 	// first, and withdrawing it deletes the verification (P63).
@@ -153,15 +163,20 @@ func newAPIEnv(tb testing.TB, target storetest.Target, o apiEnvOptions) *apiEnv 
 		tb.Fatal(err)
 	}
 
+	// Data export (P65), its archives in a folder of their own.
+	exportsDir := filepath.Join(tb.TempDir(), "exports")
+	rs := rights.NewService(rights.Deps{Store: db.Rights(), Keys: keys, SealContext: sqlstore.SealContext, Media: ms, Dir: exportsDir, Logger: logger}, rights.Config{})
+
 	srv := New(Config{Version: "test"}, Deps{Logger: logger, Identity: ident, Consent: cs, Location: positions, Versions: versions, Minors: minors,
-		Media: ms, DB: db, Seeking: sk, RealNames: realNames, Inbox: inbox, Push: push, Tickets: tk})
+		Media: ms, DB: db, Seeking: sk, RealNames: realNames, Inbox: inbox, Push: push, Tickets: tk, Audit: auditLog, Rights: rs})
 	ts := httptest.NewServer(srv)
 	tb.Cleanup(ts.Close)
 	// Registered after ts.Close, so it runs first: open streams end and
 	// Close need not wait for them.
 	tb.Cleanup(srv.StopStreams)
 	return &apiEnv{target: target.Name, srv: srv, ts: ts, db: db, keys: keys, ident: ident, consent: cs, versions: versions, minors: minors, media: ms, outbox: outbox,
-		seeking: sk, realNames: realNames, certOutbox: certOutbox, inbox: inbox, push: push, positions: positions, tickets: tk}
+		seeking: sk, realNames: realNames, certOutbox: certOutbox, inbox: inbox, push: push, positions: positions, tickets: tk,
+		rights: rs, exportsDir: exportsDir, mediaDir: mediaDir}
 }
 
 // apiNoNetwork is the transport of every push client in tests: nothing

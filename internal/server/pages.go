@@ -28,7 +28,7 @@ var staticFS embed.FS
 // pageNames lists the pages; each is templates/<name>.html inside
 // templates/layout.html.
 var pageNames = []string{"home", "login", "privacy", "me", "sessions", "error",
-	"privacy_center", "privacy_center_history", "privacy_center_version", "privacy_center_inventory",
+	"privacy_center", "privacy_export", "privacy_center_history", "privacy_center_version", "privacy_center_inventory",
 	"cases", "case", "case_form", "case_clue", "staff_review", "inbox", "location", "real_name"}
 
 // pages holds the templates, parsed once at start, and the static files.
@@ -123,6 +123,11 @@ func (s *Server) pageRoutes(mux *http.ServeMux) {
 	form("POST /me/privacy/policy/{version}/accept", login(s.pagePolicyAccept()))
 	form("POST /me/privacy/guardian", login(s.pageGuardianRequest()))
 	form("POST /me/privacy/guardian/verify", login(s.pageGuardianVerify()))
+	// Download my data (P65).
+	page("GET /me/privacy/export", login(s.pagePrivacyExport()))
+	form("POST /me/privacy/export", login(s.pageExportRequest()))
+	form("POST /me/privacy/export/{id}/link", login(s.pageExportLink()))
+	page("GET /me/privacy/export/{id}/download", login(s.pageExportDownload()))
 	page("GET /privacy/history", s.pagePolicyHistory())
 	page("GET /privacy/versions/{version}", s.pagePolicyVersion())
 	page("GET /privacy/inventory", s.pageInventory())

@@ -26,7 +26,9 @@ import (
 	"github.com/yuncan/yuncan/internal/media"
 	"github.com/yuncan/yuncan/internal/notify"
 	"github.com/yuncan/yuncan/internal/queue"
+	"github.com/yuncan/yuncan/internal/rights"
 	"github.com/yuncan/yuncan/internal/seeking"
+	"github.com/yuncan/yuncan/internal/sqlstore"
 	"github.com/yuncan/yuncan/internal/storetest"
 )
 
@@ -47,6 +49,8 @@ type pageEnv struct {
 	push       *notify.Dispatcher
 	positions  *location.Service
 	certOutbox string
+	// rights builds data exports (P65).
+	rights *rights.Service
 }
 
 // newPageEnv starts the server; base, when not "", is its public base URL.
@@ -124,15 +128,16 @@ func newPageEnvWith(t testing.TB, cfg Config, base string) *pageEnv {
 		<-worked
 		q.Close()
 	})
+	rs := rights.NewService(rights.Deps{Store: db.Rights(), Keys: keys, SealContext: sqlstore.SealContext, Media: ms, Dir: filepath.Join(t.TempDir(), "exports"), Logger: logger}, rights.Config{})
 	s := New(cfg, Deps{Logger: logger, Identity: ids, Consent: cs, Versions: versions, Media: ms, DB: db,
-		Seeking: sk, RealNames: realNames, Location: positions, Inbox: inbox, Push: push, StreamHeartbeat: time.Second})
+		Seeking: sk, RealNames: realNames, Location: positions, Inbox: inbox, Push: push, StreamHeartbeat: time.Second, Rights: rs})
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
 	// After srv.Close in registration, so before it in running: open
 	// event streams end and Close need not wait for them.
 	t.Cleanup(s.StopStreams)
 	return &pageEnv{t: t, srv: srv, ids: ids, outbox: outbox, consent: cs, seeking: sk, realNames: realNames, inbox: inbox, push: push,
-		positions: positions, certOutbox: certOutbox}
+		positions: positions, certOutbox: certOutbox, rights: rs}
 }
 
 // pageTestLog sends the server's warnings and errors to the test log.

@@ -72,6 +72,11 @@ func (s *Server) routes(mux *http.ServeMux, reg *prometheus.Registry) {
 	// Privacy settings.
 	api("GET", "/api/v1/me/privacy-settings", auth(s.handlePrivacySettingsShow()))
 	api("PATCH", "/api/v1/me/privacy-settings", auth(s.handlePrivacySettingsUpdate()))
+	// The rights of access and copy (P65, PIPL Art. 45).
+	api("POST", "/api/v1/me/exports", auth(s.handleExportCreate()))
+	api("GET", "/api/v1/me/exports", auth(s.handleExportList()))
+	api("POST", "/api/v1/me/exports/{id}/link", auth(s.handleExportLink()))
+	api("GET", "/api/v1/me/exports/{id}/download", auth(s.handleExportDownload()))
 	mux.Handle("GET /.well-known/gpc.json", s.handleGPCWellKnown())
 	// Location for people-seeking alerts: the caller's account, or a
 	// device before login.
@@ -110,6 +115,8 @@ func (s *Server) routes(mux *http.ServeMux, reg *prometheus.Registry) {
 	api("GET", "/api/v1/admin/partner-orgs", auth(s.requireRole(s.handlePartnerOrgList(), admin)))
 	api("POST", "/api/v1/admin/partner-orgs/{id}/staff", auth(s.requireRole(s.handlePartnerStaffAdd(), admin)))
 	api("DELETE", "/api/v1/admin/partner-orgs/{id}/staff/{user}", auth(s.requireRole(s.handlePartnerStaffRemove(), admin)))
+	api("GET", "/api/v1/admin/audit", auth(s.requireRole(s.handleAuditList(), admin)))
+	api("POST", "/api/v1/admin/audit/verify", auth(s.requireRole(s.handleAuditVerify(), admin)))
 	// Case photos: public while the case is published, else only for the
 	// reporter and staff.
 	mux.Handle("GET /media/cases/{key...}", s.handleCasePhotoShow())

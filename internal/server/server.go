@@ -13,11 +13,13 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/yuncan/yuncan/internal/audit"
 	"github.com/yuncan/yuncan/internal/consent"
 	"github.com/yuncan/yuncan/internal/identity"
 	"github.com/yuncan/yuncan/internal/location"
 	"github.com/yuncan/yuncan/internal/media"
 	"github.com/yuncan/yuncan/internal/notify"
+	"github.com/yuncan/yuncan/internal/rights"
 	"github.com/yuncan/yuncan/internal/seeking"
 	"github.com/yuncan/yuncan/internal/tickets"
 )
@@ -78,6 +80,10 @@ type Server struct {
 	// tickets holds complaints, reports and requests; nil when not
 	// wired (503).
 	tickets *tickets.Service
+	// audit is the staff audit log (P52); nil when not wired (503).
+	audit *audit.Log
+	// rights exports a person's data (P65); nil when not wired (503).
+	rights *rights.Service
 }
 
 // Deps are the services the server calls.
@@ -114,6 +120,10 @@ type Deps struct {
 	// Tickets holds complaints, reports and requests (P67, P71, P73);
 	// nil answers their routes with 503.
 	Tickets *tickets.Service
+	// Audit is the staff audit log (P52); nil answers its routes with 503.
+	Audit *audit.Log
+	// Rights exports a person's data (P65); nil answers its routes with 503.
+	Rights *rights.Service
 }
 
 // New returns the server with every route in place.
@@ -138,6 +148,8 @@ func New(cfg Config, d Deps) *Server {
 	s.realNames = d.RealNames
 	s.seeking = d.Seeking
 	s.tickets = d.Tickets
+	s.audit = d.Audit
+	s.rights = d.Rights
 	s.inbox, s.push, s.streamHeartbeat, s.streamsDone = d.Inbox, d.Push, d.StreamHeartbeat, make(chan struct{})
 	mux := http.NewServeMux()
 	s.routes(mux, d.Registry)

@@ -63,23 +63,6 @@ func (s *IdentityStore) UserByPhoneIndex(ctx context.Context, idx string) (ident
 	return u, notFound(err, "account")
 }
 
-func (s *IdentityStore) UsersAfter(ctx context.Context, afterID string, limit int) ([]identity.UserRecord, error) {
-	rows, err := s.db.query(ctx, s.db.sql, `SELECT `+userColumns+` FROM users WHERE id > ? ORDER BY id LIMIT ?`, afterID, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var us []identity.UserRecord
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, err
-		}
-		us = append(us, u)
-	}
-	return us, rows.Err()
-}
-
 // mustAffect returns NotFound when an update touched no row.
 func mustAffect(res sql.Result, err error, what string) error {
 	if err != nil {
@@ -118,14 +101,6 @@ func (s *IdentityStore) SetRole(ctx context.Context, userID string, role identit
 func (s *IdentityStore) DeleteUser(ctx context.Context, id string) error {
 	res, err := s.db.exec(ctx, s.db.sql, `DELETE FROM users WHERE id = ?`, id)
 	return mustAffect(res, err, "account")
-}
-
-func (s *IdentityStore) SetPhoneSealed(ctx context.Context, userID, old, sealed string) (bool, error) {
-	res, err := s.db.exec(ctx, s.db.sql, `UPDATE users SET phone_sealed = ? WHERE id = ? AND phone_sealed = ?`, sealed, userID, old)
-	if err != nil {
-		return false, err
-	}
-	return rowsAffected(res) == 1, nil
 }
 
 func (s *IdentityStore) AddPolicyAcceptance(ctx context.Context, a identity.PolicyAcceptance) error {

@@ -44,34 +44,6 @@ func (s *IdentityStore) DeleteRealName(ctx context.Context, userID string) error
 	return mustAffect(res, err, "real-name verification")
 }
 
-func (s *IdentityStore) RealNamesAfter(ctx context.Context, afterUserID string, limit int) ([]identity.RealNameRecord, error) {
-	rows, err := s.db.query(ctx, s.db.sql, `SELECT `+realNameColumns+` FROM real_names WHERE user_id > ? ORDER BY user_id LIMIT ?`,
-		afterUserID, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []identity.RealNameRecord
-	for rows.Next() {
-		r, err := scanRealName(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
-}
-
-func (s *IdentityStore) SetRealNameSealed(ctx context.Context, old, next identity.RealNameRecord) (bool, error) {
-	res, err := s.db.exec(ctx, s.db.sql, `UPDATE real_names SET name_sealed = ?, id_number_sealed = ?
-		WHERE user_id = ? AND name_sealed = ? AND id_number_sealed = ?`,
-		next.NameSealed, next.IDNumberSealed, old.UserID, old.NameSealed, old.IDNumberSealed)
-	if err != nil {
-		return false, err
-	}
-	return rowsAffected(res) == 1, nil
-}
-
 func (s *IdentityStore) AddRealNameAttempt(ctx context.Context, a identity.RealNameAttempt) error {
 	_, err := s.db.exec(ctx, s.db.sql, `INSERT INTO real_name_attempts (id, user_id, attempted_at) VALUES (?, ?, ?)`,
 		a.ID, a.UserID, ts(a.AttemptedAt))

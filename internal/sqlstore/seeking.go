@@ -11,11 +11,15 @@ import (
 	"github.com/yuncan/yuncan/internal/seeking"
 )
 
-// SeekingStore implements seeking.Store (migration 0009).
-type SeekingStore struct{ db *DB }
+// SeekingStore implements seeking.Store (migration 0009); the audit
+// chain it shares is AuditStore's.
+type SeekingStore struct {
+	db *DB
+	*AuditStore
+}
 
 // Seeking returns the seeking area's store.
-func (db *DB) Seeking() *SeekingStore { return &SeekingStore{db: db} }
+func (db *DB) Seeking() *SeekingStore { return &SeekingStore{db: db, AuditStore: db.Audit()} }
 
 var _ seeking.Store = (*SeekingStore)(nil)
 
@@ -467,33 +471,4 @@ func (s *SeekingStore) RemoveStaff(ctx context.Context, orgID, userID string) er
 func (s *SeekingStore) OrgsOfUser(ctx context.Context, userID string) ([]seeking.Org, error) {
 	return s.orgs(ctx, `SELECT o.id, o.name, o.kind, o.created_at FROM partner_orgs o
 		JOIN partner_staff st ON st.org_id = o.id WHERE st.user_id = ? ORDER BY o.name, o.id`, userID)
-}
-
-func (s *SeekingStore) AppendAudit(ctx context.Context, e seeking.AuditEvent) error {
-	_, err := s.db.exec(ctx, s.db.sql, `INSERT INTO audit_events (id, at, actor_id, action, target_kind, target_id, reason)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, e.ID, ts(e.At), e.ActorID, e.Action, e.TargetKind, e.TargetID, e.Reason)
-	if err != nil {
-		return fmt.Errorf("sqlstore: audit event: %w", err)
-	}
-	return nil
-}
-
-func (s *SeekingStore) AuditEventsFor(ctx context.Context, targetKind, targetID string) ([]seeking.AuditEvent, error) {
-	rows, err := s.db.query(ctx, s.db.sql, `SELECT id, at, actor_id, action, target_kind, target_id, reason FROM audit_events
-		WHERE target_kind = ? AND target_id = ? ORDER BY at, id`, targetKind, targetID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []seeking.AuditEvent{}
-	for rows.Next() {
-		var e seeking.AuditEvent
-		var at int64
-		if err := rows.Scan(&e.ID, &at, &e.ActorID, &e.Action, &e.TargetKind, &e.TargetID, &e.Reason); err != nil {
-			return nil, err
-		}
-		e.At = fromTS(at)
-		out = append(out, e)
-	}
-	return out, rows.Err()
 }

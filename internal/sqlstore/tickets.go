@@ -11,11 +11,15 @@ import (
 	"github.com/yuncan/yuncan/internal/tickets"
 )
 
-// TicketStore implements tickets.Store (migration 0011).
-type TicketStore struct{ db *DB }
+// TicketStore implements tickets.Store (migration 0011); the audit
+// chain it shares is AuditStore's.
+type TicketStore struct {
+	db *DB
+	*AuditStore
+}
 
 // Tickets returns the tickets area's store.
-func (db *DB) Tickets() *TicketStore { return &TicketStore{db: db} }
+func (db *DB) Tickets() *TicketStore { return &TicketStore{db: db, AuditStore: db.Audit()} }
 
 var _ tickets.Store = (*TicketStore)(nil)
 
@@ -235,15 +239,6 @@ func (s *TicketStore) CountTicketsByIPSince(ctx context.Context, ipIndex string,
 	err := s.db.queryRow(ctx, s.db.sql, `SELECT COUNT(*) FROM tickets WHERE ip_index = ? AND created_at >= ?`,
 		ipIndex, ts(since)).Scan(&n)
 	return n, err
-}
-
-func (s *TicketStore) AppendAudit(ctx context.Context, e tickets.AuditEvent) error {
-	_, err := s.db.exec(ctx, s.db.sql, `INSERT INTO audit_events (id, at, actor_id, action, target_kind, target_id, reason)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, e.ID, ts(e.At), e.ActorID, e.Action, e.TargetKind, e.TargetID, e.Reason)
-	if err != nil {
-		return fmt.Errorf("sqlstore: audit: %w", err)
-	}
-	return nil
 }
 
 func (s *TicketStore) ForgetIPs(ctx context.Context, before time.Time) (int, error) {

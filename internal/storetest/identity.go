@@ -208,9 +208,6 @@ func init() {
 		wantCode(t, "SetPasswordHash", s.SetPasswordHash(ctx, "u-absent", "h", t0), yuncan.NotFound)
 		wantCode(t, "SetLoginFailures", s.SetLoginFailures(ctx, "u-absent", 1, time.Time{}), yuncan.NotFound)
 		wantCode(t, "SetRole", s.SetRole(ctx, "u-absent", identity.RoleAdmin), yuncan.NotFound)
-		if ok, err := s.SetPhoneSealed(ctx, "u-absent", "a", "b"); ok || err != nil {
-			t.Errorf("SetPhoneSealed of an absent account = %v, %v; want false, nil", ok, err)
-		}
 		if as, err := s.PolicyAcceptances(ctx, "u-absent"); err != nil || len(as) != 0 {
 			t.Errorf("PolicyAcceptances of an absent account = %v, %v; want none", as, err)
 		}
@@ -342,58 +339,6 @@ func init() {
 		}
 		if got, _ := s.UserByID(ctx, other.ID); got.Role != identity.RoleUser {
 			t.Errorf("another account's role changed to %q", got.Role)
-		}
-	})
-
-	register("IdentityUsersAfter", func(t *testing.T, db *sqlstore.DB) {
-		ctx, s := context.Background(), db.Identity()
-		for _, id := range []string{"u-3", "u-1", "u-5", "u-2", "u-4"} {
-			createUser(t, s, id)
-		}
-		var pages [][]string
-		after := ""
-		for range 10 {
-			batch, err := s.UsersAfter(ctx, after, 2)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(batch) == 0 {
-				break
-			}
-			var ids []string
-			for _, u := range batch {
-				ids = append(ids, u.ID)
-				after = u.ID
-			}
-			pages = append(pages, ids)
-		}
-		same(t, "pages of UsersAfter", pages, [][]string{{"u-1", "u-2"}, {"u-3", "u-4"}, {"u-5"}})
-		all, err := s.UsersAfter(ctx, "", 100)
-		if err != nil || len(all) != 5 {
-			t.Fatalf("UsersAfter(\"\", 100) = %d accounts, %v; want 5", len(all), err)
-		}
-		same(t, "a listed account", all[0], newUserRecord("u-1", "idx-u-1"))
-	})
-
-	register("IdentitySetPhoneSealed", func(t *testing.T, db *sqlstore.DB) {
-		ctx, s := context.Background(), db.Identity()
-		u := createUser(t, s, "u-1")
-		other := createUser(t, s, "u-2")
-		ok, err := s.SetPhoneSealed(ctx, u.ID, u.PhoneSealed, "k2:new")
-		if err != nil || !ok {
-			t.Fatalf("SetPhoneSealed with the current value = %v, %v; want true", ok, err)
-		}
-		// A second writer that read the old value loses.
-		ok, err = s.SetPhoneSealed(ctx, u.ID, u.PhoneSealed, "k2:stale")
-		if err != nil || ok {
-			t.Fatalf("SetPhoneSealed with a stale value = %v, %v; want false", ok, err)
-		}
-		got, err := s.UserByID(ctx, u.ID)
-		if err != nil || got.PhoneSealed != "k2:new" || got.PhoneIndex != u.PhoneIndex {
-			t.Errorf("after the compare-and-set: sealed %q, index %q, %v; want k2:new and the index unchanged", got.PhoneSealed, got.PhoneIndex, err)
-		}
-		if got, _ := s.UserByID(ctx, other.ID); got.PhoneSealed != other.PhoneSealed {
-			t.Errorf("another account's phone changed to %q", got.PhoneSealed)
 		}
 	})
 

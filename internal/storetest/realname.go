@@ -89,46 +89,6 @@ func init() {
 		}
 	})
 
-	register("RealNamesAfterAndReseal", func(t *testing.T, db *sqlstore.DB) {
-		ctx, s := context.Background(), db.Identity()
-		for _, id := range []string{"u-3", "u-1", "u-2"} {
-			createUser(t, s, id)
-			if err := s.CreateRealName(ctx, realNameRecord(id, "idx-"+id)); err != nil {
-				t.Fatal(err)
-			}
-		}
-		page, err := s.RealNamesAfter(ctx, "", 2)
-		if err != nil {
-			t.Fatal(err)
-		}
-		same(t, "first page", []string{page[0].UserID, page[1].UserID}, []string{"u-1", "u-2"})
-		page, err = s.RealNamesAfter(ctx, "u-2", 2)
-		if err != nil || len(page) != 1 || page[0].UserID != "u-3" {
-			t.Fatalf("second page = %v, %v; want u-3", page, err)
-		}
-
-		old := realNameRecord("u-1", "idx-u-1")
-		next := old
-		next.NameSealed, next.IDNumberSealed = "k2:name", "k2:id"
-		if ok, err := s.SetRealNameSealed(ctx, old, next); err != nil || !ok {
-			t.Fatalf("SetRealNameSealed = %v, %v; want true", ok, err)
-		}
-		got, err := s.RealNameByUser(ctx, "u-1")
-		if err != nil {
-			t.Fatal(err)
-		}
-		same(t, "after SetRealNameSealed", got, next)
-		// Compare-and-set: a stale old value changes nothing.
-		stale := next
-		stale.NameSealed = "k3:name"
-		if ok, err := s.SetRealNameSealed(ctx, old, stale); err != nil || ok {
-			t.Fatalf("SetRealNameSealed with a stale old value = %v, %v; want false", ok, err)
-		}
-		if ok, err := s.SetRealNameSealed(ctx, realNameRecord("nobody", "x"), next); err != nil || ok {
-			t.Fatalf("SetRealNameSealed of no row = %v, %v; want false", ok, err)
-		}
-	})
-
 	register("RealNameAttempts", func(t *testing.T, db *sqlstore.DB) {
 		ctx, s := context.Background(), db.Identity()
 		createUser(t, s, "u-1")

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/yuncan/yuncan"
+	"github.com/yuncan/yuncan/internal/audit"
 	"github.com/yuncan/yuncan/internal/sqlstore"
 	"github.com/yuncan/yuncan/internal/tickets"
 )
@@ -262,12 +263,9 @@ func init() {
 		same(t, "MessageTimesByAuthorSince", times, []time.Time{t0.Add(time.Hour), t0.Add(2 * time.Hour)})
 
 		// Staff reads go to the append-only audit log the areas share.
-		ae := tickets.AuditEvent{ID: "audit-1", At: t0, ActorID: "staff-1", Action: "ticket.read", TargetKind: "ticket", TargetID: a.ID,
-			Reason: "handling the ticket"}
-		if err := s.AppendAudit(ctx, ae); err != nil {
-			t.Fatal(err)
-		}
-		got, err := db.Seeking().AuditEventsFor(ctx, "ticket", a.ID)
+		appendEntry(t, s, audit.Entry{At: t0, ActorID: "staff-1", Action: "ticket.read", TargetKind: "ticket", TargetID: a.ID,
+			Reason: "handling the ticket"})
+		got, err := db.Seeking().Entries(ctx, audit.Filter{TargetKind: "ticket", TargetID: a.ID, Limit: 10})
 		if err != nil || len(got) != 1 || got[0].ActorID != "staff-1" || got[0].Action != "ticket.read" || !got[0].At.Equal(t0) {
 			t.Errorf("AuditEventsFor = %+v, %v", got, err)
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/yuncan/yuncan"
+	"github.com/yuncan/yuncan/internal/audit"
 	"github.com/yuncan/yuncan/internal/identity"
 	"github.com/yuncan/yuncan/internal/keyring"
 	"github.com/yuncan/yuncan/internal/notify"
@@ -81,6 +82,9 @@ type Deps struct {
 	Accounts Accounts
 	// Calendar counts working days; nil takes DefaultCalendar.
 	Calendar *Calendar
+	// Audit is the audit log staff reads and actions go to (P52); nil
+	// means a log over Store.
+	Audit *audit.Log
 	// Now is the clock; nil means time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -93,6 +97,7 @@ type Service struct {
 	notifier Notifier
 	accounts Accounts
 	cal      *Calendar
+	log      *audit.Log
 	now      func() time.Time
 	cfg      Config
 	logger   *slog.Logger
@@ -109,7 +114,10 @@ func NewService(d Deps, cfg Config) *Service {
 	if d.Calendar == nil {
 		d.Calendar = DefaultCalendar()
 	}
-	return &Service{store: d.Store, keys: d.Keys, notifier: d.Notifier, accounts: d.Accounts, cal: d.Calendar,
+	if d.Audit == nil {
+		d.Audit = audit.NewLog(d.Store, d.Now)
+	}
+	return &Service{log: d.Audit, store: d.Store, keys: d.Keys, notifier: d.Notifier, accounts: d.Accounts, cal: d.Calendar,
 		now: d.Now, cfg: cfg.withDefaults(), logger: d.Logger}
 }
 
@@ -132,6 +140,25 @@ type Actor struct {
 
 // ActorOf is the actor of an account.
 func ActorOf(u identity.User) Actor { return Actor{UserID: u.ID, Role: u.Role} }
+
+// audit appends a staff read or action on a ticket to the audit log
+// (P52). Reads are written before anything is shown; actions right after
+// they commit.
+func (s *Service) audit(ctx context.Context, a Actor, action, id, reason string) error {
+	if _, err := s.log.Append(ctx, audit.Record{ActorID: a.UserID, ActorRole: a.Role, Action: action,
+		TargetKind: "ticket", TargetID: id, Reason: reason}); err != nil {
+		return fmt.Errorf("tickets: %w", err)
+	}
+	return nil
+}
+
+// Audit actions.
+const (
+	AuditRead   = "ticket.read"
+	AuditReply  = "ticket.reply"
+	AuditStatus = "ticket.status"
+	AuditLog    = "ticket.log"
+)
 
 func (a Actor) staff() bool { return a.Role == identity.RoleModerator || a.Role == identity.RoleAdmin }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/yuncan/yuncan"
+	"github.com/yuncan/yuncan/internal/audit"
 	"github.com/yuncan/yuncan/internal/consent"
 	"github.com/yuncan/yuncan/internal/identity"
 	"github.com/yuncan/yuncan/internal/keyring"
@@ -196,9 +197,9 @@ func TestComplaintJourney(t *testing.T) {
 	if err != nil || st.Text != tk.Text || len(st.Events) != 1 || st.Events[0].Action != tickets.ActionFiled {
 		t.Fatalf("StaffGet: %+v %v", st, err)
 	}
-	audit, err := e.db.Seeking().AuditEventsFor(ctx, "ticket", tk.ID)
-	if err != nil || len(audit) != 1 || audit[0].ActorID != mod.UserID || audit[0].Action != "ticket.read" {
-		t.Errorf("audit of the staff read: %+v %v", audit, err)
+	logged, err := e.db.Audit().Entries(ctx, audit.Filter{TargetKind: "ticket", TargetID: tk.ID, Limit: 10})
+	if err != nil || len(logged) != 1 || logged[0].ActorRole != mod.Role || logged[0].ActorID != mod.UserID || logged[0].Action != "ticket.read" {
+		t.Errorf("audit of the staff read (P52): %+v %v", logged, err)
 	}
 	_, err = e.svc.StaffGet(ctx, person, tk.ID)
 	wantCode(t, "StaffGet by a person", err, yuncan.Forbidden, "")

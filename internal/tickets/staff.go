@@ -123,9 +123,8 @@ func (s *Service) StaffGet(ctx context.Context, a Actor, id string) (StaffTicket
 	if err != nil {
 		return StaffTicket{}, err
 	}
-	if err := s.store.AppendAudit(ctx, AuditEvent{ID: newID(), At: s.now(), ActorID: a.UserID, Action: "ticket.read",
-		TargetKind: "ticket", TargetID: id, Reason: "handling the ticket"}); err != nil {
-		return StaffTicket{}, fmt.Errorf("tickets: audit %s: %w", id, err)
+	if err := s.audit(ctx, a, AuditRead, id, "handling the ticket"); err != nil {
+		return StaffTicket{}, err
 	}
 	return s.staffView(ctx, t)
 }
@@ -186,6 +185,10 @@ func (s *Service) StaffReply(ctx context.Context, a Actor, id, text string, stat
 		TextSealed: s.seal("ticket_messages.text", text), CreatedAt: now}
 	ev := Event{ID: newID(), TicketID: r.ID, At: now, ActorID: a.UserID, ActorRole: a.role(), Action: ActionReplied, From: from, To: status}
 	if err := s.update(ctx, r, from, msg, ev); err != nil {
+		return StaffTicket{}, err
+	}
+	// The status, not the text: the reply may hold personal data.
+	if err := s.audit(ctx, a, AuditReply, r.ID, string(status)); err != nil {
 		return StaffTicket{}, err
 	}
 	s.logger.InfoContext(ctx, "tickets: staff replied", slog.String("ticket_id", r.ID), slog.String("staff_id", a.UserID),
@@ -268,6 +271,11 @@ func (s *Service) SetStatus(ctx context.Context, a Actor, id string, to Status, 
 	if err := s.update(ctx, r, from, nil, ev); err != nil {
 		return StaffTicket{}, err
 	}
+	// The statuses, not the reason: the ticket's history keeps it for
+	// the person, and it may name people.
+	if err := s.audit(ctx, a, AuditStatus, r.ID, string(from)+" → "+string(to)); err != nil {
+		return StaffTicket{}, err
+	}
 	s.logger.InfoContext(ctx, "tickets: status changed", slog.String("ticket_id", r.ID), slog.String("staff_id", a.UserID),
 		slog.String("from", string(from)), slog.String("to", string(to)))
 	switch to {
@@ -345,6 +353,9 @@ func (s *Service) LogRequest(ctx context.Context, a Actor, in LoggedInput) (Staf
 		Reason: "logged from " + string(in.Channel)}
 	if err := s.store.CreateTicket(ctx, r, ev); err != nil {
 		return StaffTicket{}, fmt.Errorf("tickets: log request: %w", err)
+	}
+	if err := s.audit(ctx, a, AuditLog, r.ID, string(in.Channel)); err != nil {
+		return StaffTicket{}, err
 	}
 	s.logger.InfoContext(ctx, "tickets: request logged", slog.String("ticket_id", r.ID), slog.String("staff_id", a.UserID),
 		slog.String("channel", string(r.Channel)))

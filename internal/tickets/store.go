@@ -3,6 +3,8 @@ package tickets
 import (
 	"context"
 	"time"
+
+	"github.com/yuncan/yuncan/internal/audit"
 )
 
 // Record is a ticket as stored: text and numbers sealed, each with
@@ -45,19 +47,6 @@ type MessageRecord struct {
 	AuthorRole Role
 	TextSealed string
 	CreatedAt  time.Time
-}
-
-// AuditEvent is an entry of the append-only audit log (audit_events,
-// shared with the other areas until the rights area's hash-chained log
-// absorbs it): a staff read of a ticket's content.
-type AuditEvent struct {
-	ID         string
-	At         time.Time
-	ActorID    string
-	Action     string // ticket.read
-	TargetKind string // ticket
-	TargetID   string
-	Reason     string
 }
 
 // Cursor is a position in a list of tickets: the sort time and id of the
@@ -117,8 +106,6 @@ type Store interface {
 	// CountTicketsByIPSince counts the tickets filed from an IP index at
 	// or after since.
 	CountTicketsByIPSince(ctx context.Context, ipIndex string, since time.Time) (int, error)
-	// AppendAudit appends to the audit log.
-	AppendAudit(ctx context.Context, e AuditEvent) error
 	// ForgetIPs blanks the IP index of tickets created before t and
 	// returns how many it changed.
 	ForgetIPs(ctx context.Context, before time.Time) (int, error)
@@ -126,4 +113,8 @@ type Store interface {
 	// limit tickets that no longer wait for staff (answered, refused,
 	// closed) and were last updated before t; it returns how many.
 	DeleteEndedBefore(ctx context.Context, before time.Time, limit int) (int, error)
+	// The audit chain (internal/audit), shared with every area: the
+	// service appends staff reads and actions to it through an
+	// audit.Log.
+	audit.Store
 }
