@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"net/http"
@@ -44,16 +45,9 @@ func (s *Server) newLocationView(w http.ResponseWriter, r *http.Request) (*locat
 	sub := userSubject(r)
 	v := &locationView{pageBase: s.newBase(w, r, "location.title")}
 	v.Freshness = durationText(v.Lang, s.location.Config().Freshness)
-	if err := s.consent.Require(ctx, sub, consent.PurposeAlertLocation); err != nil {
-		e := yuncan.AsError(err)
-		if e.Code != yuncan.Forbidden {
-			return nil, err
-		}
-		if e.Reason != "consent_required" {
-			v.Blocked = privacyErrText(v.Lang, e)
-		}
-	} else {
-		v.Consent = true
+	var err error
+	if v.Consent, v.Blocked, err = s.pageConsent(ctx, v.Lang, sub, consent.PurposeAlertLocation); err != nil {
+		return nil, err
 	}
 	p, err := s.location.Position(ctx, sub)
 	switch {
@@ -67,6 +61,25 @@ func (s *Server) newLocationView(w http.ResponseWriter, r *http.Request) (*locat
 		return nil, err
 	}
 	return v, nil
+}
+
+// pageConsent asks the gate whether p is live for sub, for a page that
+// offers a form only then: blocked says why the gate refuses when it is
+// something other than a missing consent (a minor's guardian, a new policy
+// to accept); a failure of the gate itself is returned.
+func (s *Server) pageConsent(ctx context.Context, lang string, sub consent.Subject, p consent.Purpose) (live bool, blocked string, err error) {
+	err = s.consent.Require(ctx, sub, p)
+	if err == nil {
+		return true, "", nil
+	}
+	e := yuncan.AsError(err)
+	if e.Code != yuncan.Forbidden {
+		return false, "", err
+	}
+	if e.Reason != "consent_required" {
+		blocked = privacyErrText(lang, e)
+	}
+	return false, blocked, nil
 }
 
 // pageLocationShow shows the shared position, if any, and the button.

@@ -28,16 +28,9 @@ type realNameView struct {
 func (s *Server) newRealNameView(w http.ResponseWriter, r *http.Request) (*realNameView, error) {
 	ctx := r.Context()
 	v := &realNameView{pageBase: s.newBase(w, r, "realname.title")}
-	if err := s.consent.Require(ctx, userSubject(r), consent.PurposeRealName); err != nil {
-		e := yuncan.AsError(err)
-		if e.Code != yuncan.Forbidden {
-			return nil, err
-		}
-		if e.Reason != "consent_required" {
-			v.Blocked = privacyErrText(v.Lang, e)
-		}
-	} else {
-		v.Consent = true
+	var err error
+	if v.Consent, v.Blocked, err = s.pageConsent(ctx, v.Lang, userSubject(r), consent.PurposeRealName); err != nil {
+		return nil, err
 	}
 	st, err := s.identity.RealName(ctx, authOf(r).User.ID)
 	if err != nil {
