@@ -74,21 +74,8 @@ func (s *AlertStore) CreateAlert(ctx context.Context, a alert.Alert) (alert.Aler
 
 // alerts runs a query of alert rows and adds their rings.
 func (s *AlertStore) alerts(ctx context.Context, query string, args ...any) ([]alert.Alert, error) {
-	rows, err := s.db.query(ctx, s.db.sql, query, args...)
+	out, err := queryAll(ctx, s.db, scanAlert, s.db.sql, query, args...)
 	if err != nil {
-		return nil, err
-	}
-	var out []alert.Alert
-	for rows.Next() {
-		a, err := scanAlert(rows)
-		if err != nil {
-			rows.Close()
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	for i := range out {

@@ -157,18 +157,9 @@ func (s *AuditStore) Chain(ctx context.Context, after int64, limit int) ([]audit
 }
 
 func (s *AuditStore) list(ctx context.Context, q string, args ...any) ([]audit.Entry, error) {
-	rows, err := s.db.query(ctx, s.db.sql, q, args...)
+	out, err := queryAll(ctx, s.db, scanAudit, s.db.sql, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: audit entries: %w", err)
 	}
-	defer rows.Close()
-	out := []audit.Entry{}
-	for rows.Next() {
-		e, err := scanAudit(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return out, nil
 }

@@ -217,20 +217,7 @@ func (s *IdentityStore) TouchSession(ctx context.Context, id string, at time.Tim
 }
 
 func (s *IdentityStore) SessionsByUser(ctx context.Context, userID string) ([]identity.Session, error) {
-	rows, err := s.db.query(ctx, s.db.sql, `SELECT `+sessionColumns+` FROM sessions WHERE user_id = ? ORDER BY created_at DESC, id DESC`, userID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ss []identity.Session
-	for rows.Next() {
-		se, err := scanSession(rows)
-		if err != nil {
-			return nil, err
-		}
-		ss = append(ss, se)
-	}
-	return ss, rows.Err()
+	return queryAll(ctx, s.db, scanSession, s.db.sql, `SELECT `+sessionColumns+` FROM sessions WHERE user_id = ? ORDER BY created_at DESC, id DESC`, userID)
 }
 
 func (s *IdentityStore) DeleteSession(ctx context.Context, userID, id string) error {
@@ -289,20 +276,7 @@ func (s *IdentityStore) BindDevice(ctx context.Context, deviceID, userID string)
 }
 
 func (s *IdentityStore) DevicesByUser(ctx context.Context, userID string) ([]identity.Device, error) {
-	rows, err := s.db.query(ctx, s.db.sql, `SELECT `+deviceColumns+` FROM devices WHERE user_id = ? ORDER BY last_seen_at DESC, id`, userID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ds []identity.Device
-	for rows.Next() {
-		d, err := scanDevice(rows)
-		if err != nil {
-			return nil, err
-		}
-		ds = append(ds, d)
-	}
-	return ds, rows.Err()
+	return queryAll(ctx, s.db, scanDevice, s.db.sql, `SELECT `+deviceColumns+` FROM devices WHERE user_id = ? ORDER BY last_seen_at DESC, id`, userID)
 }
 
 func (s *IdentityStore) DeleteDevicesSeenBefore(ctx context.Context, t time.Time) (int, error) {

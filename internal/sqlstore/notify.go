@@ -49,20 +49,7 @@ func scanNotification(r scanner) (notify.Notification, error) {
 }
 
 func (s *NotifyStore) notifications(ctx context.Context, query string, args ...any) ([]notify.Notification, error) {
-	rows, err := s.db.query(ctx, s.db.sql, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []notify.Notification{}
-	for rows.Next() {
-		n, err := scanNotification(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, n)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s.db, scanNotification, s.db.sql, query, args...)
 }
 
 func (s *NotifyStore) CreateNotification(ctx context.Context, n notify.Notification) (notify.Notification, bool, error) {

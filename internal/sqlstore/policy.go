@@ -37,20 +37,11 @@ func (s *PolicyStore) CreatePolicyVersion(ctx context.Context, p consent.Policy)
 }
 
 func (s *PolicyStore) PolicyVersions(ctx context.Context) ([]consent.Policy, error) {
-	rows, err := s.db.query(ctx, s.db.sql, `SELECT `+policyColumns+` FROM policy_versions ORDER BY effective_at, version`)
+	out, err := queryAll(ctx, s.db, scanPolicy, s.db.sql, `SELECT `+policyColumns+` FROM policy_versions ORDER BY effective_at, version`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: policy versions: %w", err)
 	}
-	defer rows.Close()
-	var out []consent.Policy
-	for rows.Next() {
-		p, err := scanPolicy(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlstore: policy versions: %w", err)
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 func (s *PolicyStore) PolicyVersion(ctx context.Context, version string) (consent.Policy, error) {
@@ -58,7 +49,7 @@ func (s *PolicyStore) PolicyVersion(ctx context.Context, version string) (consen
 	return p, notFound(err, "policy version")
 }
 
-func scanPolicy(row interface{ Scan(...any) error }) (consent.Policy, error) {
+func scanPolicy(row scanner) (consent.Policy, error) {
 	var p consent.Policy
 	var eff, pub int64
 	var purposes string

@@ -73,20 +73,11 @@ func (s *RightsStore) ExportByID(ctx context.Context, id string) (rights.ExportR
 }
 
 func (s *RightsStore) exports(ctx context.Context, where string, args ...any) ([]rights.ExportRecord, error) {
-	rows, err := s.db.query(ctx, s.db.sql, `SELECT `+exportColumns+` FROM export_requests WHERE `+where, args...)
+	out, err := queryAll(ctx, s.db, scanExport, s.db.sql, `SELECT `+exportColumns+` FROM export_requests WHERE `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: exports: %w", err)
 	}
-	defer rows.Close()
-	var out []rights.ExportRecord
-	for rows.Next() {
-		r, err := scanExport(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlstore: exports: %w", err)
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 func (s *RightsStore) ExportsOf(ctx context.Context, userID string) ([]rights.ExportRecord, error) {

@@ -196,20 +196,7 @@ func (s *SeekingStore) CaseEvents(ctx context.Context, caseID string) ([]seeking
 }
 
 func (s *SeekingStore) cases(ctx context.Context, query string, args ...any) ([]seeking.CaseRecord, error) {
-	rows, err := s.db.query(ctx, s.db.sql, `SELECT `+caseColumns+` FROM cases `+query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []seeking.CaseRecord{}
-	for rows.Next() {
-		c, err := scanCase(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s.db, scanCase, s.db.sql, `SELECT `+caseColumns+` FROM cases `+query, args...)
 }
 
 func (s *SeekingStore) CasesByStatus(ctx context.Context, status seeking.Status, afterSubmitted time.Time, afterID string, limit int) ([]seeking.CaseRecord, error) {
@@ -251,21 +238,8 @@ func (s *SeekingStore) addPhoto(ctx context.Context, table, owner, ownerTable st
 }
 
 func (s *SeekingStore) photos(ctx context.Context, table, owner, ownerID string) ([]seeking.Photo, error) {
-	rows, err := s.db.query(ctx, s.db.sql, `SELECT id, `+owner+`, media_key, created_at FROM `+table+` WHERE `+owner+` = ?
+	return queryAll(ctx, s.db, scanPhoto, s.db.sql, `SELECT id, `+owner+`, media_key, created_at FROM `+table+` WHERE `+owner+` = ?
 		ORDER BY created_at, id`, ownerID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []seeking.Photo{}
-	for rows.Next() {
-		p, err := scanPhoto(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
 }
 
 func scanPhoto(r scanner) (seeking.Photo, error) {
@@ -327,20 +301,7 @@ func (s *SeekingStore) Clues(ctx context.Context, caseID, authorID string) ([]se
 	if authorID != "" {
 		q, args = `SELECT `+clueColumns+` FROM clues WHERE case_id = ? AND author_id = ? ORDER BY created_at, id`, []any{caseID, authorID}
 	}
-	rows, err := s.db.query(ctx, s.db.sql, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []seeking.ClueRecord{}
-	for rows.Next() {
-		c, err := scanClue(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s.db, scanClue, s.db.sql, q, args...)
 }
 
 func (s *SeekingStore) times(ctx context.Context, query string, args ...any) ([]time.Time, error) {
@@ -434,20 +395,7 @@ func (s *SeekingStore) OrgByID(ctx context.Context, id string) (seeking.Org, err
 }
 
 func (s *SeekingStore) orgs(ctx context.Context, query string, args ...any) ([]seeking.Org, error) {
-	rows, err := s.db.query(ctx, s.db.sql, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []seeking.Org{}
-	for rows.Next() {
-		o, err := scanOrg(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, o)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s.db, scanOrg, s.db.sql, query, args...)
 }
 
 func (s *SeekingStore) Orgs(ctx context.Context) ([]seeking.Org, error) {

@@ -216,3 +216,22 @@ func rowsAffected(res sql.Result) int {
 	n, _ := res.RowsAffected()
 	return int(n)
 }
+
+// queryAll runs a query and scans every row with scan: the one loop of the
+// list queries. An empty result is an empty, non-nil slice.
+func queryAll[T any](ctx context.Context, db *DB, scan func(scanner) (T, error), q querier, query string, args ...any) ([]T, error) {
+	rows, err := db.query(ctx, q, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}

@@ -105,20 +105,7 @@ func (s *TicketStore) UpdateTicket(ctx context.Context, t tickets.Record, from t
 }
 
 func (s *TicketStore) tickets(ctx context.Context, query string, args ...any) ([]tickets.Record, error) {
-	rows, err := s.db.query(ctx, s.db.sql, `SELECT `+ticketColumns+` FROM tickets `+query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []tickets.Record{}
-	for rows.Next() {
-		t, err := scanTicket(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s.db, scanTicket, s.db.sql, `SELECT `+ticketColumns+` FROM tickets `+query, args...)
 }
 
 func (s *TicketStore) TicketsByRequester(ctx context.Context, requesterID string, after tickets.Cursor, limit int) ([]tickets.Record, error) {
