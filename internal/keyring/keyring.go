@@ -27,6 +27,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -42,9 +43,10 @@ type Keyring struct {
 	raw      map[string][]byte
 	indexKey []byte
 	path     string
-	// reloadedAt is when Seal last read the key file, so that a serving
-	// process adopts a key another process (rotate-keys) made active.
-	reloadedAt time.Time
+	// reloadedAt is when Seal last read the key file (Unix nanoseconds),
+	// so that a serving process adopts a key another process (rotate-keys)
+	// made active. Atomic: Seal checks it without taking the lock.
+	reloadedAt atomic.Int64
 }
 
 // reloadEvery is how often Seal re-reads the key file: after rotate-keys,
@@ -201,13 +203,9 @@ func (k *Keyring) reloadIfDue() {
 	if k.path == "" {
 		return
 	}
-	k.mu.Lock()
-	due := time.Since(k.reloadedAt) >= reloadEvery
-	if due {
-		k.reloadedAt = time.Now()
-	}
-	k.mu.Unlock()
-	if due {
+	now := time.Now().UnixNano()
+	last := k.reloadedAt.Load()
+	if now-last >= int64(reloadEvery) && k.reloadedAt.CompareAndSwap(last, now) {
 		k.reload()
 	}
 }

@@ -141,7 +141,7 @@ func TestSealPicksUpRotatedKeyFromFile(t *testing.T) {
 		t.Fatalf("sealed under %s before the file was due to be read again", id)
 	}
 	serving.mu.Lock()
-	serving.reloadedAt = time.Now().Add(-reloadEvery)
+	serving.reloadedAt.Store(time.Now().Add(-reloadEvery).UnixNano())
 	serving.mu.Unlock()
 	s := serving.Seal("c", []byte("v"))
 	if !strings.HasPrefix(s, id+":") {
