@@ -108,10 +108,7 @@ func (s *Server) handleMyDeviceList() http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
-		out := make([]deviceJSON, 0, len(ds))
-		for _, d := range ds {
-			out = append(out, toDeviceJSON(d))
-		}
+		out := mapSlice(ds, toDeviceJSON)
 		encode(w, http.StatusOK, map[string]any{"devices": out})
 	})
 }

@@ -357,10 +357,7 @@ func (s *Server) handleMyCaseList() http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
-		out := make([]caseJSON, 0, len(cs))
-		for _, c := range cs {
-			out = append(out, toCaseJSON(c))
-		}
+		out := mapSlice(cs, toCaseJSON)
 		encode(w, http.StatusOK, map[string]any{"cases": out})
 	})
 }

@@ -113,10 +113,7 @@ func (s *Server) handleClueList() http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
-		out := make([]clueJSON, 0, len(cs))
-		for _, c := range cs {
-			out = append(out, toClueJSON(c))
-		}
+		out := mapSlice(cs, toClueJSON)
 		encode(w, http.StatusOK, map[string]any{"clues": out})
 	})
 }
@@ -228,10 +225,7 @@ func (s *Server) handleMessageList() http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
-		out := make([]messageJSON, 0, len(ms))
-		for _, m := range ms {
-			out = append(out, toMessageJSON(m))
-		}
+		out := mapSlice(ms, toMessageJSON)
 		encode(w, http.StatusOK, map[string]any{"messages": out})
 	})
 }

@@ -30,10 +30,7 @@ func (s *Server) handleReviewQueue() http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
-		out := make([]caseJSON, 0, len(cs))
-		for _, c := range cs {
-			out = append(out, toCaseJSON(c))
-		}
+		out := mapSlice(cs, toCaseJSON)
 		var nextPtr *string
 		if next != "" {
 			nextPtr = &next
@@ -147,10 +144,7 @@ func (s *Server) handlePartnerOrgList() http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
-		out := make([]orgJSON, 0, len(os))
-		for _, o := range os {
-			out = append(out, toOrgJSON(o))
-		}
+		out := mapSlice(os, toOrgJSON)
 		encode(w, http.StatusOK, map[string]any{"orgs": out})
 	})
 }

@@ -234,3 +234,13 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	encode(w, status, errorBody{Error: errorDetail{Code: code, Message: msg, Fields: e.Fields, Purpose: e.Extra["purpose"]}})
 }
+
+// mapSlice converts each element of xs with f, for list answers; an empty
+// list is an empty, non-nil slice, so it encodes as [] and not null.
+func mapSlice[T, U any](xs []T, f func(T) U) []U {
+	out := make([]U, 0, len(xs))
+	for _, x := range xs {
+		out = append(out, f(x))
+	}
+	return out
+}
