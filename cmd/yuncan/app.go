@@ -15,12 +15,14 @@ import (
 	"github.com/yuncan/yuncan/internal/consent"
 	"github.com/yuncan/yuncan/internal/geo"
 	"github.com/yuncan/yuncan/internal/identity"
+	"github.com/yuncan/yuncan/internal/incidents"
 	"github.com/yuncan/yuncan/internal/keyring"
 	"github.com/yuncan/yuncan/internal/location"
 	"github.com/yuncan/yuncan/internal/media"
 	"github.com/yuncan/yuncan/internal/notify"
 	"github.com/yuncan/yuncan/internal/rights"
 	"github.com/yuncan/yuncan/internal/seeking"
+	"github.com/yuncan/yuncan/internal/sharing"
 	"github.com/yuncan/yuncan/internal/sqlstore"
 	"github.com/yuncan/yuncan/internal/tickets"
 )
@@ -62,6 +64,15 @@ type app struct {
 	inbox     *notify.Inbox
 	push      *notify.Dispatcher
 	pushNames []string
+
+	// incidents holds security incidents (P54): serve wires it to the
+	// dispatcher and runs its notification job.
+	incidents *incidents.Service
+
+	// sharing is the sharing ledger every disclosure to a third party
+	// goes through (SMS, real-name checks, pushes; P33), and the partner
+	// statistics (P36).
+	sharing *sharing.Ledger
 }
 
 // openApp opens the database and key file and wires the areas. It does
@@ -107,6 +118,11 @@ func openApp(ctx context.Context, c *config, getenv func(string) string, logger 
 	// P72, P25: what a rights-reducing version changed waits for each
 	// person's acceptance.
 	cs.Restrict(versions.RequireAccepted)
+	// P33: every SMS, real-name check and push to a third party is
+	// recorded in the sharing ledger first, and refused without a basis.
+	ledger := sharing.NewLedger(sharing.Deps{Store: db.Sharing(), Consent: cs, Keys: keys, Logger: logger}, sharing.Config{})
+	sms = sharing.Sender(sms, ledger)
+	certifier = sharing.Certifier(certifier, ledger)
 	ids := identity.NewService(db.Identity(), keys, sms, policyVersion, nil, identity.Config{})
 	// P10: real-name verification asks the separate real_name consent
 	// first, and withdrawing it deletes the verification (P63).
@@ -139,6 +155,8 @@ func openApp(ctx context.Context, c *config, getenv func(string) string, logger 
 		MarketingAllowed: granted(consent.PurposeMarketingPush),
 		// P50: push services abroad only with the separate consent.
 		CrossBorderAllowed: granted(consent.PurposeCrossBorderPush),
+		// P33: each push through a service abroad goes in the ledger.
+		Disclose: ledger.PushDisclose,
 	}, logger)
 	// P70: the gate's rules for minors, guardian consent, and deletion of
 	// children's accounts left without it (the minors.expire job).
@@ -154,6 +172,15 @@ func openApp(ctx context.Context, c *config, getenv func(string) string, logger 
 	// only in serve, so that every process can finish such a purge.
 	cs.OnWithdraw(consent.PurposeAlertLocation, "alert.recipients", alert.Forget(db.Alert()))
 	hooks := &alert.Hooks{}
+	positions := location.NewService(db.Location(), &geo.Index{}, cs, keys, nil, location.Config{}, logger)
+	// P65 export, P66 cancellation and P69 ceasing operations: an erasure
+	// also drops the account and its devices from the geo index and the
+	// consent cache; ceasing tells everyone through the dispatcher and
+	// closes sign-ups.
+	rs := rights.NewService(rights.Deps{Store: db.Rights(), Keys: keys, SealContext: sqlstore.SealContext,
+		Media: ms, Dir: filepath.Join(c.Data, "exports"), Logger: logger, Codes: ids, Retention: dm.RetentionOf,
+		Positions: positions, Consents: cs, Notifier: push}, rights.Config{})
+	ids.CloseSignUpWhen(rs.Ceasing)
 	return &app{
 		db:       db,
 		keys:     keys,
@@ -161,12 +188,11 @@ func openApp(ctx context.Context, c *config, getenv func(string) string, logger 
 		minors:   minors,
 		tickets:  tk,
 		audit:    auditLog,
-		rights: rights.NewService(rights.Deps{Store: db.Rights(), Keys: keys, SealContext: sqlstore.SealContext,
-			Media: ms, Dir: filepath.Join(c.Data, "exports"), Logger: logger}, rights.Config{}),
+		rights:   rs,
 		consent:  cs,
 		versions: versions,
 		media:    ms,
-		location: location.NewService(db.Location(), &geo.Index{}, cs, keys, nil, location.Config{}, logger),
+		location: positions,
 		sms:      smsName,
 		email:    emailName,
 
@@ -176,6 +202,7 @@ func openApp(ctx context.Context, c *config, getenv func(string) string, logger 
 		inbox:     inbox,
 		push:      push,
 		pushNames: pushNames,
+		sharing:   ledger,
 
 		// P10: publishing a case asks the real-name verification.
 		seeking: seeking.NewService(seeking.Deps{Store: db.Seeking(), RealNames: ids, Gate: cs, Media: ms, Keys: keys,

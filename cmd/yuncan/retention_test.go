@@ -11,7 +11,6 @@ import (
 // what bounds it.
 var legalMinimums = map[string]string{
 	"staff_record": "who published a policy version, added partner staff or verified a case: kept with that record",
-	"audit_record": "the hash-chained audit log: pruning it needs an anchor for the chain (issue 5)",
 }
 
 // P51: every category of the policy data whose retention ends on its own

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/yuncan/yuncan/internal/alert"
+	"github.com/yuncan/yuncan/internal/incidents"
 	"github.com/yuncan/yuncan/internal/jobs"
 	"github.com/yuncan/yuncan/internal/server"
 )
@@ -84,12 +85,18 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	logger.Info("alerts ready", slog.String("queue", queueMode), slog.Duration("tick", af.Tick),
 		slog.Int("daily_cap", alerts.Config().DailyCap), slog.String("quiet_hours", alerts.Config().Quiet.String()))
 
+	// Security incidents (P54): notices go through the dispatcher, like
+	// every notification (security notices pass no marketing gate).
+	a.incidents = incidents.NewService(incidents.Deps{Store: a.db.Incidents(), Notifier: a.push, Audit: a.audit, Logger: logger},
+		incidents.Config{})
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv := server.New(server.Config{BaseURL: base, Version: version(), TileURL: *tileURL}, server.Deps{
 		Logger: logger, Identity: a.identity, Consent: a.consent, Versions: a.versions, Minors: a.minors, Media: a.media, DB: a.db, Registry: reg,
 		RealNames: a.realNames, Seeking: a.seeking, Location: a.location,
-		Inbox: a.inbox, Push: a.push, Tickets: a.tickets, Audit: a.audit, Rights: a.rights,
+		Inbox: a.inbox, Push: a.push, Tickets: a.tickets, Audit: a.audit, Rights: a.rights, Incidents: a.incidents,
+		Sharing: a.sharing,
 	})
 
 	jobCtx, stopJobs := context.WithCancel(context.Background())
@@ -103,8 +110,17 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		{Name: "consent.policy_versions", Every: time.Minute, Run: a.versions.Load},
 		// Pushes whose process died mid-way.
 		{Name: "notify.resume", Every: time.Minute, Run: a.push.Resume},
+		// P54: the affected accounts of declared security incidents,
+		// batch by batch, resuming where a stopped process left off.
+		{Name: "incidents.notify", Every: 15 * time.Second, Run: a.incidents.Notify},
 		// Alert rings that are due, and hooks a crash lost.
 		{Name: "alert.tick", Every: af.Tick, Run: alerts.Tick},
+		// P66: cancellations whose cooling-off is over are erased, and
+		// erasures a crash interrupted are finished.
+		{Name: "rights.cancellations", Every: time.Minute, Run: a.rights.RunCancellations},
+		// P69: once operations cease, everyone is told, and after the
+		// notice period everything is erased.
+		{Name: "rights.cease", Every: time.Minute, Run: a.rights.RunCease},
 	}
 	for _, r := range a.retentionJobs(alerts) {
 		work = append(work, r.Job)
@@ -214,9 +230,30 @@ func (a *app) retentionJobs(alerts *alert.Service) []retentionJob {
 			[]string{"guardian_request", "network"}},
 		{jobs.Job{Name: "consent.exemptions_expire", Every: 24 * time.Hour, Run: a.consent.ExpireExemptionUses},
 			[]string{"exemption_record"}},
+		// Who was told of a security incident, 3 years after it closed.
+		{jobs.Job{Name: "incidents.expire", Every: time.Hour, Run: a.incidents.Expire},
+			[]string{"incident_notice"}},
+		// The sharing ledger after its 3 years (PIPL Art. 55-56).
+		{jobs.Job{Name: "sharing.expire", Every: 24 * time.Hour, Run: a.sharing.Expire},
+			[]string{"sharing_record"}},
 		// Data exports: builds the archives asked for, and deletes ready
 		// ones after their week.
 		{jobs.Job{Name: "rights.exports", Every: time.Minute, Run: a.rights.BuildExports},
 			[]string{"data_export"}},
+		// Cancellation records after their legal period (the erasures
+		// themselves run in rights.cancellations).
+		{jobs.Job{Name: "rights.cancellations_expire", Every: 24 * time.Hour, Run: a.rights.ExpireCancellations},
+			[]string{"cancellation_record"}},
+		// Audit records after their legal period, from the start of the
+		// chain, leaving an anchor that verification starts from.
+		{jobs.Job{Name: "audit.prune", Every: 24 * time.Hour, Run: a.pruneAudit},
+			[]string{"audit_record"}},
 	}
+}
+
+// pruneAudit removes the audit entries past the audit_record retention
+// of the policy data (docs/audit.md, "Retention").
+func (a *app) pruneAudit(ctx context.Context) error {
+	_, err := a.audit.Prune(ctx, a.consent.DataMap().RetentionOf("audit_record"))
+	return err
 }

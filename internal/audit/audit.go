@@ -120,15 +120,37 @@ type Page struct {
 	Next int64
 }
 
+// Anchor is where the chain starts once its oldest entries are pruned
+// (Log.Prune): the sequence number, time and hash of the last entry
+// removed. The first entry kept links to it as it linked to that entry,
+// so Verify starts from the anchor instead of entry 1. The zero Anchor
+// is the start of a chain never pruned.
+type Anchor struct {
+	Seq  int64
+	At   time.Time
+	Hash string
+	// PrunedAt is when the prune that set it ran, and Entries how many
+	// entries it removed.
+	PrunedAt time.Time
+	Entries  int64
+}
+
+// head is the anchor as the entry before the first one kept.
+func (a Anchor) head() Entry { return Entry{Seq: a.Seq, At: a.At, Hash: a.Hash} }
+
 // Result is what Verify found.
 type Result struct {
 	OK bool
-	// Entries is how many entries were checked.
+	// Anchor is where the walk started: the zero Anchor (entry 1) until
+	// the log is first pruned.
+	Anchor Anchor
+	// Entries is how many entries were checked (those after the anchor).
 	Entries int64
 	// BrokenAt is the first sequence number whose link does not hold
 	// (changed, missing or out of order); 0 when OK.
 	BrokenAt int64
-	// HeadSeq and HeadHash are the last entry: anchoring them elsewhere
+	// HeadSeq and HeadHash are the last entry (the anchor when every
+	// entry was pruned): anchoring them elsewhere
 	// (a ticket, an e-mail, another system) is what shows a rewrite of
 	// the whole chain or a cut tail.
 	HeadSeq  int64

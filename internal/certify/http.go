@@ -196,3 +196,16 @@ func isToken(s string) bool {
 	}
 	return true
 }
+
+// Recipient is the certifier's id in the policy data
+// (notify.ThirdParty): the sharing ledger records each check first.
+func (h *HTTP) Recipient() string { return "certifier" }
+
+// Fields are what each check hands the certifier: the real name and the
+// ID number, and the mobile number only for a three-element check.
+func (h *HTTP) Fields() []string {
+	if h.cfg.SendPhone {
+		return []string{"real_name", "id_number", "phone"}
+	}
+	return []string{"real_name", "id_number"}
+}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -69,6 +70,15 @@ type Service struct {
 	now           func() time.Time
 	cfg           Config
 	policyVersion func() string
+	// signUpClosed, when set and true, refuses new accounts (P69: the
+	// service is ceasing operations); existing ones still log in, to
+	// download their data or cancel.
+	signUpClosed atomic.Pointer[func(ctx context.Context) bool]
+}
+
+// CloseSignUpWhen makes closed decide whether sign-ups are refused.
+func (s *Service) CloseSignUpWhen(closed func(ctx context.Context) bool) {
+	s.signUpClosed.Store(&closed)
 }
 
 // NewService returns the identity service. policyVersion returns the
@@ -110,9 +120,12 @@ const (
 	CodeLogin CodePurpose = "login"
 	// CodeGuardian proves a guardian agrees to a child's account (P70).
 	CodeGuardian CodePurpose = "guardian"
+	// CodeCancel proves, again, that the person asking to cancel their
+	// account holds its number (P66).
+	CodeCancel CodePurpose = "cancel"
 )
 
-func (p CodePurpose) valid() bool { return p == CodeLogin || p == CodeGuardian }
+func (p CodePurpose) valid() bool { return p == CodeLogin || p == CodeGuardian || p == CodeCancel }
 
 // codeMAC is what is stored of a code: a keyed MAC bound to the number
 // and the purpose. Login codes keep the form they had before purposes.
@@ -126,8 +139,11 @@ func (s *Service) codeMAC(purpose CodePurpose, idx, code string) []byte {
 // codeText is the SMS that carries a code.
 func (s *Service) codeText(purpose CodePurpose, code string) string {
 	mins := int(s.cfg.CodeTTL.Minutes())
-	if purpose == CodeGuardian {
+	switch purpose {
+	case CodeGuardian:
 		return fmt.Sprintf("【云寻】一名未满 14 周岁的用户请您作为监护人同意其使用云寻。如您同意，请将验证码 %s 告诉孩子，%d 分钟内有效；如不同意请忽略。Yuncan: a child asks your consent as guardian; code %s.", code, mins, code)
+	case CodeCancel:
+		return fmt.Sprintf("【云寻】您正在申请注销云寻账号，验证码 %s，%d 分钟内有效。如非本人操作，请勿告诉他人并修改密码。Yuncan: code %s to cancel your account; if this was not you, tell no one.", code, mins, code)
 	}
 	return fmt.Sprintf("【云寻】您的验证码是 %s，%d 分钟内有效。请勿告诉他人。Your Yuncan code is %s.", code, mins, code)
 }
@@ -205,6 +221,26 @@ func (s *Service) CheckCodeFor(ctx context.Context, purpose CodePurpose, phone, 
 		return err
 	}
 	return s.useCode(ctx, id)
+}
+
+// SendCancelCode sends the code that proves, again, that the person asking
+// to cancel the account userID holds its number (P66). NotFound when
+// there is no such account.
+func (s *Service) SendCancelCode(ctx context.Context, userID, clientIP string) error {
+	u, err := s.user(ctx, userID)
+	if err != nil {
+		return err
+	}
+	return s.SendCodeFor(ctx, CodeCancel, string(u.Phone), clientIP)
+}
+
+// CheckCancelCode checks and spends a code SendCancelCode sent.
+func (s *Service) CheckCancelCode(ctx context.Context, userID, code string) error {
+	u, err := s.user(ctx, userID)
+	if err != nil {
+		return err
+	}
+	return s.CheckCodeFor(ctx, CodeCancel, string(u.Phone), code)
 }
 
 func rateLimited(msg string, wait time.Duration) error {
@@ -419,6 +455,9 @@ func (s *Service) userForCodeLogin(ctx context.Context, p Phone, idx, codeID str
 	}
 	if yuncan.ErrorCode(err) != yuncan.NotFound {
 		return UserRecord{}, false, fmt.Errorf("identity: login: %w", err)
+	}
+	if closed := s.signUpClosed.Load(); closed != nil && (*closed)(ctx) {
+		return UserRecord{}, false, &yuncan.Error{Code: yuncan.Unavailable, Reason: "service_ceased", Message: "the service is ceasing operations and takes no new accounts"}
 	}
 	if req.AcceptPolicyVersion == "" {
 		return UserRecord{}, false, yuncan.FieldError("accept_policy_version", "a new account must accept the current privacy policy").WithReason("policy_acceptance_required")

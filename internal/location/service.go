@@ -222,3 +222,18 @@ func (s *Service) Expire(ctx context.Context) error {
 	}
 	return nil
 }
+
+// ForgetAll drops every position from the index, after the store's were
+// erased (P69: operations ceased).
+func (s *Service) ForgetAll(ctx context.Context) error {
+	s.mu.Lock()
+	subs := make([]consent.Subject, 0, len(s.keyOf))
+	for sub := range s.keyOf {
+		subs = append(subs, sub)
+	}
+	s.mu.Unlock()
+	for _, sub := range subs {
+		s.drop(sub)
+	}
+	return nil
+}

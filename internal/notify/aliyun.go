@@ -228,3 +228,10 @@ func aliyunEncode(s string) string {
 	}
 	return b.String()
 }
+
+// Recipient is the SMS provider's id in the policy data (ThirdParty).
+func (a *Aliyun) Recipient() string { return "sms_provider" }
+
+// Fields are what each message hands Alibaba Cloud: the number and the
+// code (the template's one variable; the text is the approved template).
+func (a *Aliyun) Fields() []string { return []string{"phone", "code"} }

@@ -244,3 +244,11 @@ func apnsError(status int, reason, retryAfter string) *PushError {
 
 // CrossBorder is true: the Apple push service is outside China (P50).
 func (a *APNs) CrossBorder() bool { return true }
+
+// Recipient is APNs' id in the policy data (ThirdParty).
+func (a *APNs) Recipient() string { return "apns" }
+
+// Fields are what each push hands Apple: the device token (in the path),
+// the alert's title and body, and the data (notification id and kind,
+// case id, ring, distance, link).
+func (a *APNs) Fields() []string { return []string{"push_token", "title", "body", "data"} }

@@ -62,6 +62,11 @@ type DispatcherConfig struct {
 	// cross_border_push. Nil refuses every such push; the inbox and the
 	// live stream still carry the notification.
 	CrossBorderAllowed func(ctx context.Context, sub Subject) (bool, error)
+	// Disclose records, in the sharing ledger, a push about sub through a
+	// pusher that is a ThirdParty, before it goes (P33); an error refuses
+	// the push, which fails with code "not_disclosed". cmd/yuncan wires
+	// sharing.Ledger.PushDisclose; nil records nothing.
+	Disclose func(ctx context.Context, recipient string, sub Subject, fields []string) error
 	// Sleep waits between attempts; nil waits on a timer. Tests pass a
 	// fake.
 	Sleep func(ctx context.Context, d time.Duration) error
@@ -269,6 +274,17 @@ func (d *Dispatcher) pushOne(ctx context.Context, n Notification, t Target, ch C
 	}
 	if !claimed {
 		return Delivery{}, nil
+	}
+	if tp, ok := pusher.(ThirdParty); ok && d.cfg.Disclose != nil {
+		if err := d.cfg.Disclose(ctx, tp.Recipient(), n.Recipient, tp.Fields()); err != nil {
+			d.logger.WarnContext(ctx, "push not disclosed", slog.String("notification_id", n.ID), slog.Any("target", t),
+				slog.String("channel", string(ch)), slog.Any("err", err))
+			dl.Status, dl.LastError, dl.UpdatedAt = StatusFailed, "not_disclosed", d.inbox.now().UTC()
+			if err := d.store.FinishDelivery(context.WithoutCancel(ctx), dl); err != nil {
+				return dl, fmt.Errorf("notify: finish delivery: %w", err)
+			}
+			return dl, nil
+		}
 	}
 	for attempt := 1; ; attempt++ {
 		err := pusher.Push(ctx, t, p)

@@ -256,3 +256,11 @@ func (f *FCM) Push(ctx context.Context, t Target, p Payload) error {
 
 // CrossBorder is true: the Firebase push service is outside China (P50).
 func (f *FCM) CrossBorder() bool { return true }
+
+// Recipient is FCM's id in the policy data (ThirdParty).
+func (f *FCM) Recipient() string { return "fcm" }
+
+// Fields are what each push hands Google: the registration token, the
+// notification's title and body, and the data (notification id and
+// kind, case id, ring, distance, link).
+func (f *FCM) Fields() []string { return []string{"push_token", "title", "body", "data"} }

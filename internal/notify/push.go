@@ -158,6 +158,19 @@ type CrossBorder interface {
 	CrossBorder() bool
 }
 
+// ThirdParty is implemented by the senders and pushers that hand personal
+// data to a third party the policy data declares (the SMS provider, the
+// push services; the real-name certifier too): Recipient is its id in
+// the policy data, Fields the names, in the policy data's terms, of what
+// each message carries to it. The sharing ledger (internal/sharing)
+// records every such hand-over before it happens (P33, P34); the
+// development outboxes are not third parties, as nothing leaves the
+// machine.
+type ThirdParty interface {
+	Recipient() string
+	Fields() []string
+}
+
 // crossesBorder reports whether p sends abroad.
 func crossesBorder(p Pusher) bool {
 	c, ok := p.(CrossBorder)

@@ -231,3 +231,12 @@ func PublicHTTPClient(timeout time.Duration) *http.Client {
 
 // CrossBorder is true: the browsers' push service is outside China (P50).
 func (w *WebPush) CrossBorder() bool { return true }
+
+// Recipient is the browsers' push services' id in the policy data
+// (ThirdParty).
+func (w *WebPush) Recipient() string { return "web_push_services" }
+
+// Fields are what each push hands the browser's push service: the
+// subscription's endpoint, and the message encrypted for the browser
+// (RFC 8291), which the service cannot read.
+func (w *WebPush) Fields() []string { return []string{"push_endpoint", "encrypted_payload"} }

@@ -58,6 +58,9 @@ func (s *Service) build(ctx context.Context, r ExportRecord) error {
 	r.Status, r.Progress, r.SizeBytes, r.ReadyAt, r.ExpiresAt, r.LeaseUntil, r.UpdatedAt =
 		StatusReady, 100, info.Size(), now, now.Add(s.cfg.Keep), time.Time{}, now
 	if err := s.store.UpdateExport(ctx, r); err != nil {
+		// The request may be gone with its account (a cancellation ran
+		// meanwhile): no archive may outlive its request.
+		os.Remove(s.archivePath(r.ID))
 		return fmt.Errorf("rights: export %s ready: %w", r.ID, err)
 	}
 	s.logger.InfoContext(ctx, "export ready", "export", r, "bytes", r.SizeBytes)

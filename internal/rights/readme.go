@@ -17,6 +17,7 @@ var tableText = map[string][2]string{
 	"consent_state":           {"当前同意状态", "Your current consents"},
 	"consent_purges":          {"撤回同意后的删除任务", "Deletions run after a withdrawal"},
 	"exemption_uses":          {"依法无需同意的处理记录", "Processing under a legal exemption from consent"},
+	"sharing_ledger":          {"谁收到了您的信息：向第三方提供的记录（字段名称，不含内容）", "Who received your data: what went to third parties (field names, not values)"},
 	"guardian_consents":       {"监护人同意（不含监护人号码）", "Guardian consent (without the guardian's number)"},
 	"guardian_requests":       {"监护人关于您的请求（不含监护人号码）", "Guardians' requests about you (without their number)"},
 	"privacy_settings":        {"隐私设置", "Privacy settings"},

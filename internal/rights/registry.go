@@ -50,6 +50,12 @@ type Erasure struct {
 	// Category is the policy data's category of a kept row: its
 	// retention there says how long the row stays (one rule, one place).
 	Category string
+	// Also, for a deleted table, are rows that go with the person's
+	// although they are not theirs to export: what others added to the
+	// person's content (clues and their photos on the person's cases,
+	// alerts about those cases in other people's inboxes). Their files are
+	// deleted too.
+	Also *Match
 }
 
 // Table is one registry entry.
@@ -85,6 +91,7 @@ var (
 	myDevices   = user("user_id")
 	myTickets   = user("requester_id")
 	myPhone     = via("phone_index", "users", "phone_index", user("id"))
+	onMyCases   = via("case_id", "cases", "id", myCases)
 	securityLog = Erasure{Action: Keep, Basis: "Cybersecurity Law Art. 21(3): network logs kept at least six months", Category: "audit_record"}
 )
 
@@ -102,6 +109,12 @@ var Registry = []Table{
 	{Name: "consent_purges", Match: subject("subject_kind", "subject_id"), Erase: del},
 	{Name: "exemption_uses", Match: subject("subject_kind", "subject_id"),
 		Erase: Erasure{Action: Keep, Basis: "PIPL Art. 13: record of processing without consent under a legal exemption", Category: "exemption_record"}},
+	// The sharing ledger (P33): who received the person's data. Rows name
+	// the account or one of its devices, or, for a code sent before the
+	// account existed, only the number's blind index (left out of the
+	// export). Kept as the record of provision to third parties.
+	{Name: "sharing_ledger", Match: Match{Column: "subject_id", KindColumn: "subject_kind", Or: []Match{myPhone}}, Omit: []string{"phone_index"},
+		Erase: Erasure{Action: Keep, Basis: "PIPL Art. 55-56: the record of providing personal data to others, kept 3 years", Category: "sharing_record"}},
 	{Name: "guardian_consents", Match: user("user_id"), Omit: []string{"guardian_phone_sealed", "guardian_phone_index"}, Erase: del},
 	{Name: "guardian_requests", Match: via("minor_phone_index", "users", "phone_index", user("id")),
 		Omit: []string{"guardian_phone_sealed", "guardian_phone_index", "minor_phone_index", "ip_index"}, Erase: del},
@@ -109,15 +122,16 @@ var Registry = []Table{
 	{Name: "real_names", Match: user("user_id"), Omit: []string{"id_number_index"}, Erase: del},
 	{Name: "real_name_attempts", Match: user("user_id"), Erase: del},
 	{Name: "location_positions", Match: subject("subject_kind", "subject_id"), Erase: del},
-	{Name: "notifications", Match: subject("recipient_kind", "recipient_id"), Erase: del},
+	{Name: "notifications", Match: subject("recipient_kind", "recipient_id"), Erase: Erasure{Action: Delete, Also: &onMyCases}},
 	{Name: "notification_deliveries", Match: via("device_id", "devices", "id", myDevices), Erase: del},
-	{Name: "notification_shields", Match: subject("subject_kind", "subject_id"), Erase: del},
+	{Name: "notification_shields", Match: subject("subject_kind", "subject_id"), Erase: Erasure{Action: Delete, Also: &onMyCases}},
 	{Name: "partner_staff", Match: user("user_id"), Others: []string{"added_by"}, Erase: del},
 	{Name: "cases", Match: myCases, Others: []string{"verified_by"}, Erase: del},
 	{Name: "case_events", Match: via("case_id", "cases", "id", myCases), Others: []string{"actor_id"}, Erase: del},
 	{Name: "case_photos", Match: via("case_id", "cases", "id", myCases), Media: []string{"media_key"}, Erase: del},
-	{Name: "clues", Match: user("author_id"), Others: []string{"reviewed_by"}, Erase: del},
-	{Name: "clue_photos", Match: via("clue_id", "clues", "id", user("author_id")), Media: []string{"media_key"}, Erase: del},
+	{Name: "clues", Match: user("author_id"), Others: []string{"reviewed_by"}, Erase: Erasure{Action: Delete, Also: &onMyCases}},
+	{Name: "clue_photos", Match: via("clue_id", "clues", "id", user("author_id")), Media: []string{"media_key"},
+		Erase: Erasure{Action: Delete, Also: &Match{Column: "clue_id", In: &Link{Table: "clues", Key: "id", Match: onMyCases}}}},
 	// A relay thread is between a case's reporter and one giver: the
 	// person gets what they wrote and what they received, in threads of
 	// their cases or where they are the giver; the other side is not named.
@@ -125,7 +139,7 @@ var Registry = []Table{
 		Others: []string{"giver_id", "sender_id"}, Erase: del},
 	{Name: "alerts", Match: via("case_id", "cases", "id", myCases), Erase: del},
 	{Name: "alert_rings", Match: via("alert_id", "alerts", "id", via("case_id", "cases", "id", myCases)), Erase: del},
-	{Name: "alert_recipients", Match: subject("subject_kind", "subject_id"), Erase: del},
+	{Name: "alert_recipients", Match: subject("subject_kind", "subject_id"), Erase: Erasure{Action: Delete, Also: &onMyCases}},
 	{Name: "tickets", Match: myTickets, Omit: []string{"guardian_access_index", "ip_index", "minor_phone_index"},
 		Erase: Erasure{Action: Anonymise, Columns: []string{"requester_id", "text_sealed", "contact_sealed", "minor_phone_sealed", "minor_phone_index", "ip_index"},
 			Basis: "PIPL Art. 50: how a complaint or rights request was handled stays, without the person"}},
@@ -136,6 +150,18 @@ var Registry = []Table{
 	{Name: "audit_log", Match: Match{Column: "actor_id", Or: []Match{subject("target_kind", "target_id")}},
 		NoExport: "the security log: would disclose staff and security measures; kept for its legal period", Erase: securityLog},
 	{Name: "export_requests", Match: user("user_id"), Omit: []string{"token_hash"}, Erase: del},
+	// Security incidents (P54): who was told is the person's and goes
+	// with the account — the incident keeps the counts its regulator
+	// report needs (PIPL Art. 47, 57); the incident and its report stay,
+	// without the staff who acted, whose actions the audit log keeps.
+	{Name: "incident_recipients", Match: user("user_id"), Erase: del},
+	{Name: "incidents", Match: Match{Column: "declared_by", Or: []Match{user("closed_by")}},
+		Erase: Erasure{Action: Anonymise, Columns: []string{"declared_by", "closed_by"},
+			Basis: "PIPL Art. 57, Cybersecurity Law Art. 25: the record of a security incident and its handling"}},
+	{Name: "incident_reports", Match: user("submitted_by"),
+		Erase: Erasure{Action: Anonymise, Columns: []string{"submitted_by"}, Basis: "PIPL Art. 57: the record of the report to the regulator"}},
+	{Name: "cancellations", Match: user("user_id"), Omit: []string{"pending"},
+		Erase: Erasure{Action: Keep, Basis: "PIPL Art. 47: proof that the account was cancelled and its data deleted", Category: "cancellation_record"}},
 }
 
 // Lookup returns the registry entry of table.

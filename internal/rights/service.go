@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -35,6 +36,13 @@ type Config struct {
 	Lease time.Duration
 	// MaxAttempts is how many builds are tried before a request fails.
 	MaxAttempts int
+
+	// CoolingOff is how long a cancellation waits, and can be withdrawn,
+	// before the erasure (P66; 7 days).
+	CoolingOff time.Duration
+	// KnownAfter is how long a login (this phone or browser) must have
+	// been in use before it may ask to cancel the account (24 hours).
+	KnownAfter time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -53,6 +61,14 @@ func (c Config) withDefaults() Config {
 	if c.MaxAttempts <= 0 {
 		c.MaxAttempts = 3
 	}
+	if c.CoolingOff <= 0 {
+		c.CoolingOff = 7 * 24 * time.Hour
+	}
+	if c.KnownAfter < 0 {
+		c.KnownAfter = 0
+	} else if c.KnownAfter == 0 {
+		c.KnownAfter = 24 * time.Hour
+	}
 	return c
 }
 
@@ -69,6 +85,20 @@ type Deps struct {
 	Dir    string
 	Now    func() time.Time
 	Logger *slog.Logger
+
+	// Codes sends and checks the SMS code that proves a cancellation
+	// (identity.Service); nil refuses cancellations.
+	Codes Codes
+	// Positions and Consents hold copies outside the database (the geo
+	// index, the cached consent states) that an erasure must drop too:
+	// location.Service and consent.Service. Either may be nil.
+	Positions Positions
+	Consents  ConsentCache
+	// Retention is how long a category's legal records are kept
+	// (consent.DataMap.RetentionOf).
+	Retention func(category string) time.Duration
+	// Notifier tells every account when operations cease (P69).
+	Notifier Notifier
 }
 
 // Service runs the rights of access and copy.
@@ -81,6 +111,13 @@ type Service struct {
 	now     func() time.Time
 	logger  *slog.Logger
 	cfg     Config
+
+	codes     Codes
+	positions Positions
+	consents  ConsentCache
+	retention func(category string) time.Duration
+	notifier  Notifier
+	ceased    atomic.Pointer[ceaseCache]
 }
 
 // NewService returns the service.
@@ -94,7 +131,11 @@ func NewService(d Deps, cfg Config) *Service {
 	if d.SealContext == nil {
 		d.SealContext = func(string, string) (string, bool) { return "", false }
 	}
-	return &Service{store: d.Store, keys: d.Keys, sealCtx: d.SealContext, media: d.Media, dir: d.Dir, now: d.Now, logger: d.Logger, cfg: cfg.withDefaults()}
+	if d.Retention == nil {
+		d.Retention = func(string) time.Duration { return 0 }
+	}
+	return &Service{store: d.Store, keys: d.Keys, sealCtx: d.SealContext, media: d.Media, dir: d.Dir, now: d.Now, logger: d.Logger, cfg: cfg.withDefaults(),
+		codes: d.Codes, positions: d.Positions, consents: d.Consents, retention: d.Retention, notifier: d.Notifier}
 }
 
 // Config returns the limits in force.

@@ -32,11 +32,16 @@ type auditVerifyJSON struct {
 	BrokenAt *int64 `json:"broken_at"`
 	HeadSeq  int64  `json:"head_seq"`
 	HeadHash string `json:"head_hash"`
+	// AnchorSeq and AnchorHash are where the walk began: 0 and "" until
+	// the oldest entries are pruned (docs/audit.md).
+	AnchorSeq  int64  `json:"anchor_seq"`
+	AnchorHash string `json:"anchor_hash"`
 }
 
 // AuditVerifyOut is the JSON form of a verification.
 func AuditVerifyOut(r audit.Result) any {
-	out := auditVerifyJSON{OK: r.OK, Entries: r.Entries, HeadSeq: r.HeadSeq, HeadHash: r.HeadHash}
+	out := auditVerifyJSON{OK: r.OK, Entries: r.Entries, HeadSeq: r.HeadSeq, HeadHash: r.HeadHash,
+		AnchorSeq: r.Anchor.Seq, AnchorHash: r.Anchor.Hash}
 	if !r.OK {
 		b := r.BrokenAt
 		out.BrokenAt = &b
@@ -89,7 +94,8 @@ func (s *Server) handleAuditList() http.Handler {
 			s.writeError(w, r, e)
 			return
 		}
-		p, err := s.audit.List(r.Context(), s.auditActor(r), f)
+		// The read is itself audited (audit.read) before anything is shown.
+		p, err := s.audit.Read(r.Context(), s.auditActor(r), f)
 		if err != nil {
 			s.writeError(w, r, err)
 			return

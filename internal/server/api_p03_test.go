@@ -63,6 +63,13 @@ var p03Expected = map[string]struct {
 	"POST /api/v1/me/guardian":        {http.StatusConflict, "guardian_not_required", "the walker is an adult: only an account under 14 asks for a guardian's consent"},
 	"POST /api/v1/me/guardian/verify": {http.StatusConflict, "guardian_not_required", "the walker is an adult: only an account under 14 verifies a guardian's consent"},
 	"GET /api/v1/me/location":         {http.StatusNotFound, "not_found", "the walker refused seeking_alert_location, without which no position is ever stored"},
+	// P66: the walker's login is minutes old, so it may not ask to cancel
+	// (a known device is a login a day old), and so has nothing to see or
+	// withdraw; its generated body does not agree to the agreement.
+	"POST /api/v1/me/cancellation/code": {http.StatusForbidden, "device_not_known", "a login younger than a day may not ask to cancel"},
+	"POST /api/v1/me/cancellation":      {http.StatusBadRequest, "agreement_required", "the walk's body does not agree to the cancellation agreement"},
+	"GET /api/v1/me/cancellation":       {http.StatusNotFound, "not_found", "the walker never asked to cancel"},
+	"DELETE /api/v1/me/cancellation":    {http.StatusNotFound, "no_pending_cancellation", "the walker never asked to cancel"},
 }
 
 // p03NeedsConsent lists the functions that need an optional purpose: for
@@ -82,6 +89,8 @@ var p03Destructive = []string{
 	"DELETE /api/v1/me/sessions/{id}",
 	"POST /api/v1/me/sessions/revoke-others",
 	"POST /api/v1/auth/logout",
+	// Last of all: once operations cease, no one signs up any more (P69).
+	"POST /api/v1/admin/cease-operations",
 }
 
 // p03Op is one documented operation under one security alternative.

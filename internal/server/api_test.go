@@ -423,6 +423,9 @@ func TestAPIBadInput(t *testing.T) {
 			if rt.path == "/api/v1/admin/policy-versions" {
 				limit = maxPolicyBody // a whole policy text
 			}
+			if rt.path == "/api/v1/admin/incidents" {
+				limit = maxIncidentBody // up to incidents.MaxAffected account ids
+			}
 			big := `{"phone":"` + strings.Repeat("1", limit) + `"}`
 			for _, c := range []struct {
 				name, ctype, body string

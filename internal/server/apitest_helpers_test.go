@@ -29,12 +29,14 @@ import (
 	"github.com/yuncan/yuncan/internal/consent"
 	"github.com/yuncan/yuncan/internal/geo"
 	"github.com/yuncan/yuncan/internal/identity"
+	"github.com/yuncan/yuncan/internal/incidents"
 	"github.com/yuncan/yuncan/internal/keyring"
 	"github.com/yuncan/yuncan/internal/location"
 	"github.com/yuncan/yuncan/internal/media"
 	"github.com/yuncan/yuncan/internal/notify"
 	"github.com/yuncan/yuncan/internal/rights"
 	"github.com/yuncan/yuncan/internal/seeking"
+	"github.com/yuncan/yuncan/internal/sharing"
 	"github.com/yuncan/yuncan/internal/sqlstore"
 	"github.com/yuncan/yuncan/internal/storetest"
 	"github.com/yuncan/yuncan/internal/tickets"
@@ -76,10 +78,18 @@ type apiEnv struct {
 	tickets *tickets.Service
 	// rights builds data exports (P65) into exportsDir; mediaDir is the
 	// media store's folder.
-	rights     *rights.Service
-	exportsDir string
-	mediaDir   string
+	rights      *rights.Service
+	rightsClock *offsetClock
+	exportsDir  string
+	mediaDir    string
 }
+
+// offsetClock is the time now plus an offset a test moves forward.
+type offsetClock struct{ offset atomic.Int64 }
+
+func (c *offsetClock) now() time.Time { return time.Now().Add(time.Duration(c.offset.Load())) }
+
+func (c *offsetClock) advance(d time.Duration) { c.offset.Add(int64(d)) }
 
 type apiEnvOptions struct {
 	logger   *slog.Logger    // nil: discard
@@ -165,10 +175,25 @@ func newAPIEnv(tb testing.TB, target storetest.Target, o apiEnvOptions) *apiEnv 
 
 	// Data export (P65), its archives in a folder of their own.
 	exportsDir := filepath.Join(tb.TempDir(), "exports")
-	rs := rights.NewService(rights.Deps{Store: db.Rights(), Keys: keys, SealContext: sqlstore.SealContext, Media: ms, Dir: exportsDir, Logger: logger}, rights.Config{})
+	// Cancellation (P66) as cmd/yuncan wires it; its clock runs ahead
+	// when a test moves it (rightsClock), past the known-login wait and
+	// the cooling-off.
+	rightsClock := &offsetClock{}
+	rs := rights.NewService(rights.Deps{Store: db.Rights(), Keys: keys, SealContext: sqlstore.SealContext, Media: ms, Dir: exportsDir, Logger: logger,
+		Now: rightsClock.now, Codes: ident, Retention: dm.RetentionOf,
+		Positions: positions, Consents: cs, Notifier: push}, rights.Config{})
+	ident.CloseSignUpWhen(rs.Ceasing)
+
+	// Security incidents (P54), told through the dispatcher, as
+	// cmd/yuncan wires them; tests run the notification job through
+	// srv.incidents.
+	inc := incidents.NewService(incidents.Deps{Store: db.Incidents(), Notifier: push, Audit: auditLog, Logger: logger}, incidents.Config{})
 
 	srv := New(Config{Version: "test"}, Deps{Logger: logger, Identity: ident, Consent: cs, Location: positions, Versions: versions, Minors: minors,
-		Media: ms, DB: db, Seeking: sk, RealNames: realNames, Inbox: inbox, Push: push, Tickets: tk, Audit: auditLog, Rights: rs})
+		Media: ms, DB: db, Seeking: sk, RealNames: realNames, Inbox: inbox, Push: push, Tickets: tk, Audit: auditLog, Rights: rs, Incidents: inc,
+		// P33: the sharing ledger, as cmd/yuncan wires it (the outboxes
+		// here disclose nothing, so nothing is wrapped).
+		Sharing: sharing.NewLedger(sharing.Deps{Store: db.Sharing(), Consent: cs, Keys: keys, Logger: logger}, sharing.Config{})})
 	ts := httptest.NewServer(srv)
 	tb.Cleanup(ts.Close)
 	// Registered after ts.Close, so it runs first: open streams end and
@@ -176,7 +201,7 @@ func newAPIEnv(tb testing.TB, target storetest.Target, o apiEnvOptions) *apiEnv 
 	tb.Cleanup(srv.StopStreams)
 	return &apiEnv{target: target.Name, srv: srv, ts: ts, db: db, keys: keys, ident: ident, consent: cs, versions: versions, minors: minors, media: ms, outbox: outbox,
 		seeking: sk, realNames: realNames, certOutbox: certOutbox, inbox: inbox, push: push, positions: positions, tickets: tk,
-		rights: rs, exportsDir: exportsDir, mediaDir: mediaDir}
+		rights: rs, rightsClock: rightsClock, exportsDir: exportsDir, mediaDir: mediaDir}
 }
 
 // apiNoNetwork is the transport of every push client in tests: nothing

@@ -51,7 +51,7 @@ var crawlPaths = []string{
 	"/privacy/inventory", "/privacy/versions/2021-05-01", "/no-such-page", "/static/site.css",
 	"/.well-known/gpc.json", "/api/v1/privacy/policy", "/api/v1/privacy/inventory", "/api/v1/no-such-route",
 	"/cases", "/cases?near=me", "/cases?lat=30.26&lng=120.15&radius_km=50", "/cases/new", "/cases/no-such-case",
-	"/staff/review", "/inbox", "/me/location", "/me/real-name", "/static/leaflet/leaflet.js", "/static/cases-map.js", "/api/v1/cases.geojson",
+	"/staff/review", "/inbox", "/me/location", "/me/real-name", "/me/privacy/disclosures", "/static/leaflet/leaflet.js", "/static/cases-map.js", "/api/v1/cases.geojson",
 }
 
 func (c *webClient) crawl(t *testing.T) {

@@ -29,7 +29,8 @@ var staticFS embed.FS
 // templates/layout.html.
 var pageNames = []string{"home", "login", "privacy", "me", "sessions", "error",
 	"privacy_center", "privacy_export", "privacy_center_history", "privacy_center_version", "privacy_center_inventory",
-	"cases", "case", "case_form", "case_clue", "staff_review", "inbox", "location", "real_name"}
+	"cases", "case", "case_form", "case_clue", "staff_review", "inbox", "location", "real_name",
+	"privacy_cancellation", "privacy_cancel", "privacy_status"}
 
 // pages holds the templates, parsed once at start, and the static files.
 type pages struct {
@@ -128,6 +129,13 @@ func (s *Server) pageRoutes(mux *http.ServeMux) {
 	form("POST /me/privacy/export", login(s.pageExportRequest()))
 	form("POST /me/privacy/export/{id}/link", login(s.pageExportLink()))
 	page("GET /me/privacy/export/{id}/download", login(s.pageExportDownload()))
+	// Account cancellation (P66): the conditions are public.
+	page("GET /privacy/cancellation", s.pageCancelTerms())
+	page("GET /privacy/status", s.pageServiceStatus())
+	page("GET /me/privacy/cancel", login(s.pageCancel()))
+	form("POST /me/privacy/cancel/code", login(s.pageCancelCode()))
+	form("POST /me/privacy/cancel", login(s.pageCancelCreate()))
+	form("POST /me/privacy/cancel/withdraw", login(s.pageCancelWithdraw()))
 	page("GET /privacy/history", s.pagePolicyHistory())
 	page("GET /privacy/versions/{version}", s.pagePolicyVersion())
 	page("GET /privacy/inventory", s.pageInventory())
@@ -312,7 +320,10 @@ type pageBase struct {
 	Flash string
 	// FlashKey names the flash, so that a page can tell one from another.
 	FlashKey string
-	assets   map[string]string
+	// Ceasing carries the announcement on every page while operations
+	// cease (P69): the notice in the page's language and the purge day.
+	Ceasing *ceaseBanner
+	assets  map[string]string
 }
 
 func (b *pageBase) base() *pageBase { return b }
@@ -359,6 +370,7 @@ func (s *Server) newBase(w http.ResponseWriter, r *http.Request, titleKey string
 	if ok := r.URL.Query().Get("ok"); ok != "" && hasMessage("flash."+ok) {
 		b.Flash, b.FlashKey = b.T("flash."+ok), ok
 	}
+	b.Ceasing = s.ceaseBannerFor(r, b.Lang)
 	return b
 }
 

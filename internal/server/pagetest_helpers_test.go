@@ -28,6 +28,7 @@ import (
 	"github.com/yuncan/yuncan/internal/queue"
 	"github.com/yuncan/yuncan/internal/rights"
 	"github.com/yuncan/yuncan/internal/seeking"
+	"github.com/yuncan/yuncan/internal/sharing"
 	"github.com/yuncan/yuncan/internal/sqlstore"
 	"github.com/yuncan/yuncan/internal/storetest"
 )
@@ -49,8 +50,10 @@ type pageEnv struct {
 	push       *notify.Dispatcher
 	positions  *location.Service
 	certOutbox string
-	// rights builds data exports (P65).
-	rights *rights.Service
+	// rights builds data exports (P65) and carries out cancellations
+	// (P66) on its own clock.
+	rights      *rights.Service
+	rightsClock *offsetClock
 }
 
 // newPageEnv starts the server; base, when not "", is its public base URL.
@@ -128,16 +131,22 @@ func newPageEnvWith(t testing.TB, cfg Config, base string) *pageEnv {
 		<-worked
 		q.Close()
 	})
-	rs := rights.NewService(rights.Deps{Store: db.Rights(), Keys: keys, SealContext: sqlstore.SealContext, Media: ms, Dir: filepath.Join(t.TempDir(), "exports"), Logger: logger}, rights.Config{})
+	// Export (P65) and cancellation (P66); the rights clock runs ahead
+	// when a test moves it, past the known-login wait and the cooling-off.
+	rightsClock := &offsetClock{}
+	rs := rights.NewService(rights.Deps{Store: db.Rights(), Keys: keys, SealContext: sqlstore.SealContext, Media: ms, Dir: filepath.Join(t.TempDir(), "exports"), Logger: logger,
+		Now: rightsClock.now, Codes: ids, Retention: dm.RetentionOf,
+		Positions: positions, Consents: cs}, rights.Config{})
 	s := New(cfg, Deps{Logger: logger, Identity: ids, Consent: cs, Versions: versions, Media: ms, DB: db,
-		Seeking: sk, RealNames: realNames, Location: positions, Inbox: inbox, Push: push, StreamHeartbeat: time.Second, Rights: rs})
+		Seeking: sk, RealNames: realNames, Location: positions, Inbox: inbox, Push: push, StreamHeartbeat: time.Second, Rights: rs,
+		Sharing: sharing.NewLedger(sharing.Deps{Store: db.Sharing(), Consent: cs, Keys: keys, Logger: logger}, sharing.Config{})})
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
 	// After srv.Close in registration, so before it in running: open
 	// event streams end and Close need not wait for them.
 	t.Cleanup(s.StopStreams)
 	return &pageEnv{t: t, srv: srv, ids: ids, outbox: outbox, consent: cs, seeking: sk, realNames: realNames, inbox: inbox, push: push,
-		positions: positions, certOutbox: certOutbox, rights: rs}
+		positions: positions, certOutbox: certOutbox, rights: rs, rightsClock: rightsClock}
 }
 
 // pageTestLog sends the server's warnings and errors to the test log.

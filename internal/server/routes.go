@@ -77,6 +77,17 @@ func (s *Server) routes(mux *http.ServeMux, reg *prometheus.Registry) {
 	api("GET", "/api/v1/me/exports", auth(s.handleExportList()))
 	api("POST", "/api/v1/me/exports/{id}/link", auth(s.handleExportLink()))
 	api("GET", "/api/v1/me/exports/{id}/download", auth(s.handleExportDownload()))
+	// Who received my data: the sharing ledger (P33).
+	api("GET", "/api/v1/me/disclosures", auth(s.handleDisclosureList()))
+	// Account cancellation (P66): the conditions are public.
+	api("GET", "/api/v1/privacy/cancellation", s.handleCancelTerms())
+	api("POST", "/api/v1/me/cancellation/code", auth(s.handleCancelCode()))
+	api("POST", "/api/v1/me/cancellation", auth(s.handleCancelCreate()))
+	api("GET", "/api/v1/me/cancellation", auth(s.handleCancelShow()))
+	api("DELETE", "/api/v1/me/cancellation", auth(s.handleCancelWithdraw()))
+	// Ceasing operations (P69): the public status, the admins' declaration.
+	api("GET", "/api/v1/privacy/status", s.handleServiceStatus())
+	api("POST", "/api/v1/admin/cease-operations", auth(s.requireRole(s.handleCeaseDeclare(), identity.RoleAdmin)))
 	mux.Handle("GET /.well-known/gpc.json", s.handleGPCWellKnown())
 	// Location for people-seeking alerts: the caller's account, or a
 	// device before login.
@@ -116,6 +127,8 @@ func (s *Server) routes(mux *http.ServeMux, reg *prometheus.Registry) {
 	api("POST", "/api/v1/admin/partner-orgs/{id}/staff", auth(s.requireRole(s.handlePartnerStaffAdd(), admin)))
 	api("DELETE", "/api/v1/admin/partner-orgs/{id}/staff/{user}", auth(s.requireRole(s.handlePartnerStaffRemove(), admin)))
 	api("GET", "/api/v1/admin/audit", auth(s.requireRole(s.handleAuditList(), admin)))
+	// De-identified statistics for partner staff and admins (P36).
+	api("GET", "/api/v1/partner/statistics", auth(s.handlePartnerStatistics()))
 	api("POST", "/api/v1/admin/audit/verify", auth(s.requireRole(s.handleAuditVerify(), admin)))
 	// Case photos: public while the case is published, else only for the
 	// reporter and staff.
@@ -146,6 +159,15 @@ func (s *Server) routes(mux *http.ServeMux, reg *prometheus.Registry) {
 	api("POST", "/api/v1/staff/tickets/{id}/replies", auth(s.requireRole(s.handleStaffTicketReply(), mod, admin)))
 	api("POST", "/api/v1/staff/tickets/{id}/status", auth(s.requireRole(s.handleStaffTicketStatus(), mod, admin)))
 
+	// Security incidents (P54): admins declare and follow them; anyone
+	// reads the announcements.
+	api("POST", "/api/v1/admin/incidents", auth(s.requireRole(s.handleIncidentCreate(), admin)))
+	api("GET", "/api/v1/admin/incidents", auth(s.requireRole(s.handleIncidentList(), admin)))
+	api("GET", "/api/v1/admin/incidents/{id}", auth(s.requireRole(s.handleIncidentShow(), admin)))
+	api("POST", "/api/v1/admin/incidents/{id}/regulator-report", auth(s.requireRole(s.handleIncidentReport(), admin)))
+	api("POST", "/api/v1/admin/incidents/{id}/close", auth(s.requireRole(s.handleIncidentClose(), admin)))
+	api("GET", "/api/v1/announcements", s.handleAnnouncementList())
+
 	mux.Handle("/api/", s.handleNotFound())
 
 	// Operations.
@@ -156,5 +178,10 @@ func (s *Server) routes(mux *http.ServeMux, reg *prometheus.Registry) {
 
 	// Pages.
 	s.ticketPageRoutes(mux)
+	s.sharingPageRoutes(mux)
+	// Security incidents: the admins' console and the public announcements.
+	s.incidentPageRoutes(mux)
+	// The staff console's audit log (admins, P52).
+	s.auditPageRoutes(mux)
 	s.pageRoutes(mux)
 }

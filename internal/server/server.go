@@ -16,11 +16,13 @@ import (
 	"github.com/yuncan/yuncan/internal/audit"
 	"github.com/yuncan/yuncan/internal/consent"
 	"github.com/yuncan/yuncan/internal/identity"
+	"github.com/yuncan/yuncan/internal/incidents"
 	"github.com/yuncan/yuncan/internal/location"
 	"github.com/yuncan/yuncan/internal/media"
 	"github.com/yuncan/yuncan/internal/notify"
 	"github.com/yuncan/yuncan/internal/rights"
 	"github.com/yuncan/yuncan/internal/seeking"
+	"github.com/yuncan/yuncan/internal/sharing"
 	"github.com/yuncan/yuncan/internal/tickets"
 )
 
@@ -84,6 +86,12 @@ type Server struct {
 	audit *audit.Log
 	// rights exports a person's data (P65); nil when not wired (503).
 	rights *rights.Service
+	// sharing is the sharing ledger and the partner statistics (P33,
+	// P36); nil when not wired (503).
+	sharing *sharing.Ledger
+	// incidents holds security incidents and announcements (P54); nil
+	// when not wired (503).
+	incidents *incidents.Service
 }
 
 // Deps are the services the server calls.
@@ -124,6 +132,12 @@ type Deps struct {
 	Audit *audit.Log
 	// Rights exports a person's data (P65); nil answers its routes with 503.
 	Rights *rights.Service
+	// Sharing is the sharing ledger ("who received my data", P33) and
+	// the partner statistics (P36); nil answers their routes with 503.
+	Sharing *sharing.Ledger
+	// Incidents holds security incidents and their announcements (P54);
+	// nil answers their routes with 503.
+	Incidents *incidents.Service
 }
 
 // New returns the server with every route in place.
@@ -150,11 +164,14 @@ func New(cfg Config, d Deps) *Server {
 	s.tickets = d.Tickets
 	s.audit = d.Audit
 	s.rights = d.Rights
+	s.sharing = d.Sharing
+	s.incidents = d.Incidents
 	s.inbox, s.push, s.streamHeartbeat, s.streamsDone = d.Inbox, d.Push, d.StreamHeartbeat, make(chan struct{})
 	mux := http.NewServeMux()
 	s.routes(mux, d.Registry)
 	// P31: the Global Privacy Control signal reaches every handler.
-	s.handler = s.observe(honourGPC(mux))
+	// P69: once operations cease, nothing new is collected.
+	s.handler = s.observe(honourGPC(s.refuseCollectionWhenCeased(mux)))
 	return s
 }
 

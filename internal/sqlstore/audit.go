@@ -10,7 +10,7 @@ import (
 	"github.com/yuncan/yuncan/internal/identity"
 )
 
-// AuditStore implements audit.Store (migration 0012).
+// AuditStore implements audit.Store (migrations 0012 and 0017).
 type AuditStore struct{ db *DB }
 
 // Audit returns the audit log's store.
@@ -46,12 +46,81 @@ func (s *AuditStore) chainTx(ctx context.Context, fn func(tx *sql.Tx) error) err
 	})
 }
 
+// head is the last entry; when there is none, the anchor as an entry
+// (every entry was pruned), or the zero Entry.
 func (s *AuditStore) head(ctx context.Context, tx *sql.Tx) (audit.Entry, error) {
 	e, err := scanAudit(s.db.queryRow(ctx, tx, `SELECT `+auditColumns+` FROM audit_log ORDER BY seq DESC LIMIT 1`))
 	if err == sql.ErrNoRows {
-		return audit.Entry{}, nil
+		return s.anchorEntry(ctx, tx)
 	}
 	return e, err
+}
+
+// anchorEntry is the anchor as the entry before the first one kept.
+func (s *AuditStore) anchorEntry(ctx context.Context, tx *sql.Tx) (audit.Entry, error) {
+	a, err := s.anchor(ctx, tx)
+	return audit.Entry{Seq: a.Seq, At: a.At, Hash: a.Hash}, err
+}
+
+const anchorColumns = `seq, at, hash, pruned_at, entries`
+
+// anchor is the anchor with the highest seq, or the zero Anchor.
+func (s *AuditStore) anchor(ctx context.Context, q querier) (audit.Anchor, error) {
+	var a audit.Anchor
+	var at, pruned int64
+	err := s.db.queryRow(ctx, q, `SELECT `+anchorColumns+` FROM audit_anchor ORDER BY seq DESC LIMIT 1`).
+		Scan(&a.Seq, &at, &a.Hash, &pruned, &a.Entries)
+	if err == sql.ErrNoRows {
+		return audit.Anchor{}, nil
+	}
+	if err != nil {
+		return audit.Anchor{}, fmt.Errorf("sqlstore: audit anchor: %w", err)
+	}
+	a.At, a.PrunedAt = fromTS(at), fromTS(pruned)
+	return a, nil
+}
+
+func (s *AuditStore) Anchor(ctx context.Context) (audit.Anchor, error) {
+	return s.anchor(ctx, s.db.sql)
+}
+
+func (s *AuditStore) PruneEntries(ctx context.Context, limit int, pick func(from audit.Anchor, es []audit.Entry) (audit.Anchor, error)) (int, error) {
+	n := 0
+	var pickErr error
+	err := s.chainTx(ctx, func(tx *sql.Tx) error {
+		n, pickErr = 0, nil
+		from, err := s.anchor(ctx, tx)
+		if err != nil {
+			return err
+		}
+		es, err := queryAll(ctx, s.db, scanAudit, tx, `SELECT `+auditColumns+` FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?`, from.Seq, limit)
+		if err != nil {
+			return fmt.Errorf("sqlstore: audit prune: %w", err)
+		}
+		to, perr := pick(from, es)
+		pickErr = perr
+		if to.Seq <= from.Seq {
+			return nil
+		}
+		res, err := s.db.exec(ctx, tx, `DELETE FROM audit_log WHERE seq > ? AND seq <= ?`, from.Seq, to.Seq)
+		if err != nil {
+			return fmt.Errorf("sqlstore: audit prune: %w", err)
+		}
+		deleted, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("sqlstore: audit prune: %w", err)
+		}
+		if _, err := s.db.exec(ctx, tx, `INSERT INTO audit_anchor (`+anchorColumns+`) VALUES (?, ?, ?, ?, ?)`,
+			to.Seq, ts(to.At), to.Hash, ts(to.PrunedAt), to.Entries); err != nil {
+			return fmt.Errorf("sqlstore: audit anchor: %w", err)
+		}
+		n = int(deleted)
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, pickErr
 }
 
 func (s *AuditStore) AppendEntry(ctx context.Context, link func(head audit.Entry) (audit.Entry, error)) (audit.Entry, error) {
@@ -83,7 +152,7 @@ func (s *AuditStore) SealEntries(ctx context.Context, link func(prev, e audit.En
 		// middle of the chain stays blank, and Verify reports it.
 		prev, err := scanAudit(s.db.queryRow(ctx, tx, `SELECT `+auditColumns+` FROM audit_log WHERE hash <> '' ORDER BY seq DESC LIMIT 1`))
 		if err == sql.ErrNoRows {
-			prev, err = audit.Entry{}, nil
+			prev, err = s.anchorEntry(ctx, tx)
 		}
 		if err != nil {
 			return fmt.Errorf("sqlstore: audit seal: %w", err)

@@ -69,8 +69,10 @@ func Open(ctx context.Context, dsn, dataDir string) (*DB, error) {
 // OpenSQLite opens (creating it if needed) the SQLite file at path. WAL
 // with synchronous=FULL makes every acknowledged commit survive a crash of
 // the process or the machine; BEGIN IMMEDIATE avoids upgrade deadlocks.
+// secure_delete overwrites deleted content with zeros, so that an erasure
+// (P66) leaves nothing in the file's free pages.
 func OpenSQLite(ctx context.Context, path string) (*DB, error) {
-	q := "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_txlock=immediate"
+	q := "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_pragma=secure_delete(1)&_txlock=immediate"
 	db, err := sql.Open("sqlite", "file:"+path+q)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: open sqlite: %w", err)
