@@ -2,11 +2,9 @@ package incidents
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -408,41 +406,6 @@ func (s *Service) Get(ctx context.Context, a Actor, id string) (Incident, error)
 	return s.load(ctx, id)
 }
 
-// Cursors are opaque to clients: base64 of "<unix nanoseconds>.<id>".
-func encodeCursor(c Cursor) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.At.UnixNano(), 10) + "." + c.ID))
-}
-
-func decodeCursor(s string) (Cursor, error) {
-	if s == "" {
-		return Cursor{}, nil
-	}
-	bad := yuncan.FieldError("cursor", "is not a cursor this list gave")
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return Cursor{}, bad
-	}
-	ns, id, ok := strings.Cut(string(b), ".")
-	n, err := strconv.ParseInt(ns, 10, 64)
-	if !ok || err != nil || n <= 0 {
-		return Cursor{}, bad
-	}
-	if _, err := uuid.Parse(id); err != nil {
-		return Cursor{}, bad
-	}
-	return Cursor{At: time.Unix(0, n).UTC(), ID: id}, nil
-}
-
-func checkLimit(limit int) (int, error) {
-	if limit == 0 {
-		return 20, nil
-	}
-	if limit < 1 || limit > 100 {
-		return 0, yuncan.FieldError("limit", "must be 1 to 100")
-	}
-	return limit, nil
-}
-
 // List lists incidents newest first, of status ("" any), limit (1 to
 // 100; 20 when 0) after cursor; next is "" on the last page. Only admins
 // may.
@@ -454,11 +417,11 @@ func (s *Service) List(ctx context.Context, a Actor, status Status, cursor strin
 	if status != "" && !status.Valid() {
 		e.WithField("status", "must be declared, notified or closed")
 	}
-	limit, err = checkLimit(limit)
+	limit, err = yuncan.PageLimit(limit)
 	if err != nil {
 		e.WithField("limit", "must be 1 to 100")
 	}
-	after, err := decodeCursor(cursor)
+	after, err := yuncan.DecodeCursor(cursor)
 	if err != nil {
 		e.WithField("cursor", "is not a cursor this list gave")
 	}
@@ -472,7 +435,7 @@ func (s *Service) List(ctx context.Context, a Actor, status Status, cursor strin
 	items = []Incident{}
 	for i, r := range rs {
 		if i == limit {
-			next = encodeCursor(Cursor{At: rs[i-1].DeclaredAt, ID: rs[i-1].ID})
+			next = Cursor{At: rs[i-1].DeclaredAt, ID: rs[i-1].ID}.Encode()
 			break
 		}
 		it, err := s.view(ctx, r)
@@ -582,11 +545,11 @@ func (s *Service) Close(ctx context.Context, a Actor, id string) (Incident, erro
 // to 100; 20 when 0) after cursor; next is "" on the last page. Anyone
 // may read them.
 func (s *Service) Announcements(ctx context.Context, cursor string, limit int) (items []Announcement, next string, err error) {
-	limit, err = checkLimit(limit)
+	limit, err = yuncan.PageLimit(limit)
 	if err != nil {
 		return nil, "", err
 	}
-	after, err := decodeCursor(cursor)
+	after, err := yuncan.DecodeCursor(cursor)
 	if err != nil {
 		return nil, "", err
 	}
@@ -597,7 +560,7 @@ func (s *Service) Announcements(ctx context.Context, cursor string, limit int) (
 	items = []Announcement{}
 	for i, r := range rs {
 		if i == limit {
-			next = encodeCursor(Cursor{At: rs[i-1].PublishedAt, ID: rs[i-1].ID})
+			next = Cursor{At: rs[i-1].PublishedAt, ID: rs[i-1].ID}.Encode()
 			break
 		}
 		a, err := s.announcement(ctx, r)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/yuncan/yuncan"
 	"github.com/yuncan/yuncan/internal/audit"
 )
 
@@ -41,10 +42,7 @@ type AnnouncementRecord struct {
 
 // Cursor is a position in a list, newest first: the time and id of the
 // last item seen. The zero Cursor is the start.
-type Cursor struct {
-	At time.Time
-	ID string
-}
+type Cursor = yuncan.Cursor
 
 // Step is one move of the notification job, stored by SaveProgress.
 type Step struct {

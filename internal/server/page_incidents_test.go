@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/yuncan/yuncan/internal/identity"
@@ -166,18 +165,7 @@ func TestPageIncidentsBrowserJourney(t *testing.T) {
 	bctx := headlessBrowser(t, ctx, 1000, 1200)
 	session := func(c *webClient) context.Context {
 		t.Helper()
-		sctx, cancel := chromedp.NewContext(bctx, chromedp.WithNewBrowserContext())
-		t.Cleanup(cancel)
-		yes := true
-		err := chromedp.Do(sctx, chromedp.Navigate("about:blank"), chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
-			_, err := chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{Name: sessionCookie, Value: c.cookie(sessionCookie),
-				URL: e.srv.URL + "/", HTTPOnly: &yes, SameSite: network.CookieSameSiteLax})
-			return err
-		}))
-		if err != nil {
-			t.Fatalf("open a browser session: %v", err)
-		}
-		return sctx
+		return browserSession(t, bctx, e, c)
 	}
 	do := func(bctx context.Context, step string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
@@ -187,11 +175,7 @@ func TestPageIncidentsBrowserJourney(t *testing.T) {
 	}
 	text := func(bctx context.Context, sel string) string {
 		t.Helper()
-		v, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("read %s: %v", sel, err)
-		}
-		return v
+		return browserText(t, bctx, sel)
 	}
 	actx, pctx := session(admin), session(person)
 

@@ -700,11 +700,7 @@ func TestPagePrivacyBrowserJourney(t *testing.T) {
 	}
 	text := func(sel string) string {
 		t.Helper()
-		v, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("read %s: %v", sel, err)
-		}
-		return v
+		return browserText(t, bctx, sel)
 	}
 	const phone = "13800138010"
 

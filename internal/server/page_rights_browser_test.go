@@ -34,20 +34,11 @@ func TestPageExportBrowserJourney(t *testing.T) {
 	// and what the page showed.
 	step := func(what string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		sctx, cancel := context.WithTimeout(bctx, 20*time.Second)
-		defer cancel()
-		if err := chromedp.Do(sctx, steps...); err != nil {
-			page, _ := chromedp.Run(bctx, chromedp.Evaluate[string](`location.href + "\n" + document.body.innerHTML`))
-			t.Fatalf("%s: %v\n%s", what, err, page)
-		}
+		browserStep(t, bctx, what, steps...)
 	}
 	text := func(sel string) string {
 		t.Helper()
-		v, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("read %s: %v", sel, err)
-		}
-		return v
+		return browserText(t, bctx, sel)
 	}
 	const phone, nickname = "13800138191", "寻亲导出测试员"
 

@@ -109,20 +109,11 @@ func TestPageSeekingBrowserJourney(t *testing.T) {
 	// and what the page showed.
 	step := func(bc context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		sctx, cancel := context.WithTimeout(bc, 20*time.Second)
-		defer cancel()
-		if err := chromedp.Do(sctx, steps...); err != nil {
-			page, _ := chromedp.Run(bc, chromedp.Evaluate[string](`location.href + "\n" + document.body.innerHTML`))
-			t.Fatalf("%s: %v\n%s", what, err, page)
-		}
+		browserStep(t, bc, what, steps...)
 	}
 	text := func(bc context.Context, sel string) string {
 		t.Helper()
-		v, err := chromedp.Run(bc, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("read %s: %v", sel, err)
-		}
-		return v
+		return browserText(t, bc, sel)
 	}
 	count := func(bc context.Context, sel string) int {
 		t.Helper()

@@ -24,12 +24,7 @@ func TestPageDisclosuresBrowserJourney(t *testing.T) {
 	base := e.ts.URL
 	step := func(what string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		sctx, cancel := context.WithTimeout(bctx, 20*time.Second)
-		defer cancel()
-		if err := chromedp.Do(sctx, steps...); err != nil {
-			page, _ := chromedp.Run(bctx, chromedp.Evaluate[string](`location.href + "\n" + document.body.innerHTML`))
-			t.Fatalf("%s: %v\n%s", what, err, page)
-		}
+		browserStep(t, bctx, what, steps...)
 	}
 	phone := apiPhone()
 

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/yuncan/yuncan"
 	"github.com/yuncan/yuncan/internal/consent"
 	"github.com/yuncan/yuncan/internal/identity"
 	"github.com/yuncan/yuncan/internal/keyring"
@@ -80,7 +81,7 @@ func (e *env) signUp(t *testing.T) (string, string) {
 // mine is the account's whole ledger.
 func (e *env) mine(t *testing.T, userID string) []sharing.Entry {
 	t.Helper()
-	es, _, err := e.ledger.Mine(context.Background(), userID, "", sharing.MaxLimit)
+	es, _, err := e.ledger.Mine(context.Background(), userID, "", yuncan.MaxPageLimit)
 	if err != nil {
 		t.Fatal(err)
 	}

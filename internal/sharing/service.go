@@ -2,12 +2,9 @@ package sharing
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -192,23 +189,15 @@ func (l *Ledger) disclose(ctx context.Context, d Disclosure) (Entry, error) {
 	return e, nil
 }
 
-// Page limits of Mine.
-const (
-	DefaultLimit = 20
-	MaxLimit     = 100
-)
-
 // Mine returns the account's ledger, newest first, limit entries (1 to
 // 100; 20 when 0) after cursor; next is "" on the last page. Invalid
 // for a bad limit or a cursor Mine did not give.
 func (l *Ledger) Mine(ctx context.Context, userID, cursor string, limit int) (items []Entry, next string, err error) {
-	switch {
-	case limit == 0:
-		limit = DefaultLimit
-	case limit < 1 || limit > MaxLimit:
-		return nil, "", yuncan.FieldError("limit", fmt.Sprintf("must be 1 to %d", MaxLimit))
+	limit, err = yuncan.PageLimit(limit)
+	if err != nil {
+		return nil, "", err
 	}
-	after, err := decodeCursor(cursor)
+	after, err := yuncan.DecodeCursor(cursor)
 	if err != nil {
 		return nil, "", err
 	}
@@ -218,36 +207,9 @@ func (l *Ledger) Mine(ctx context.Context, userID, cursor string, limit int) (it
 	}
 	if len(es) > limit {
 		es = es[:limit]
-		next = encodeCursor(Cursor{At: es[limit-1].At, ID: es[limit-1].ID})
+		next = Cursor{At: es[limit-1].At, ID: es[limit-1].ID}.Encode()
 	}
 	return es, next, nil
-}
-
-func encodeCursor(c Cursor) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.At.UnixNano(), 10) + "." + c.ID))
-}
-
-func decodeCursor(s string) (Cursor, error) {
-	if s == "" {
-		return Cursor{}, nil
-	}
-	bad := yuncan.FieldError("cursor", "is not a cursor this list gave")
-	if len(s) > 200 {
-		return Cursor{}, bad
-	}
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return Cursor{}, bad
-	}
-	ns, id, ok := strings.Cut(string(b), ".")
-	n, err := strconv.ParseInt(ns, 10, 64)
-	if !ok || err != nil || n <= 0 {
-		return Cursor{}, bad
-	}
-	if _, err := uuid.Parse(id); err != nil {
-		return Cursor{}, bad
-	}
-	return Cursor{At: time.Unix(0, n).UTC(), ID: id}, nil
 }
 
 // Expire deletes the entries whose legal period (the sharing_record

@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/yuncan/yuncan"
 	"github.com/yuncan/yuncan/internal/consent"
 )
 
@@ -88,10 +89,7 @@ func (e Entry) LogValue() slog.Value {
 }
 
 // Cursor is a position in a person's ledger, newest first.
-type Cursor struct {
-	At time.Time
-	ID string
-}
+type Cursor = yuncan.Cursor
 
 // DirectIdentifiers maps the field names a payload may use for a direct
 // identifier to the policy data's category of it: the name and ID

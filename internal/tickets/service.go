@@ -2,11 +2,8 @@ package tickets
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"log/slog"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -325,49 +322,14 @@ func (s *Service) Get(ctx context.Context, a Actor, id string) (Ticket, error) {
 	return t, nil
 }
 
-// Cursors are opaque to clients: base64 of "<unix nanoseconds>.<id>".
-func encodeCursor(c Cursor) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.At.UnixNano(), 10) + "." + c.ID))
-}
-
-func decodeCursor(s string) (Cursor, error) {
-	if s == "" {
-		return Cursor{}, nil
-	}
-	bad := yuncan.FieldError("cursor", "is not a cursor this list gave")
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return Cursor{}, bad
-	}
-	ns, id, ok := strings.Cut(string(b), ".")
-	n, err := strconv.ParseInt(ns, 10, 64)
-	if !ok || err != nil || n <= 0 {
-		return Cursor{}, bad
-	}
-	if _, err := uuid.Parse(id); err != nil {
-		return Cursor{}, bad
-	}
-	return Cursor{At: time.Unix(0, n).UTC(), ID: id}, nil
-}
-
-func checkLimit(limit int) (int, error) {
-	if limit == 0 {
-		return 20, nil
-	}
-	if limit < 1 || limit > 100 {
-		return 0, yuncan.FieldError("limit", "must be 1 to 100")
-	}
-	return limit, nil
-}
-
 // Mine lists the caller's tickets, newest first, limit (1 to 100; 20
 // when 0) after cursor; next is "" on the last page.
 func (s *Service) Mine(ctx context.Context, a Actor, cursor string, limit int) (items []Summary, next string, err error) {
-	limit, err = checkLimit(limit)
+	limit, err = yuncan.PageLimit(limit)
 	if err != nil {
 		return nil, "", err
 	}
-	after, err := decodeCursor(cursor)
+	after, err := yuncan.DecodeCursor(cursor)
 	if err != nil {
 		return nil, "", err
 	}
@@ -379,7 +341,7 @@ func (s *Service) Mine(ctx context.Context, a Actor, cursor string, limit int) (
 	items = []Summary{}
 	for i, r := range rs {
 		if i == limit {
-			next = encodeCursor(Cursor{At: rs[i-1].CreatedAt, ID: rs[i-1].ID})
+			next = Cursor{At: rs[i-1].CreatedAt, ID: rs[i-1].ID}.Encode()
 			break
 		}
 		items = append(items, s.summary(r, now))

@@ -57,11 +57,11 @@ func (s *Service) Queue(ctx context.Context, a Actor, q QueueQuery) (QueuePage, 
 	default:
 		e.WithField("status", "must be a status or all")
 	}
-	limit, err := checkLimit(q.Limit)
+	limit, err := yuncan.PageLimit(q.Limit)
 	if err != nil {
 		e.WithField("limit", "must be 1 to 100")
 	}
-	after, err := decodeCursor(q.Cursor)
+	after, err := yuncan.DecodeCursor(q.Cursor)
 	if err != nil {
 		e.WithField("cursor", "is not a cursor this list gave")
 	}
@@ -99,7 +99,7 @@ func (s *Service) queuePage(ctx context.Context, f QueueFilter, after Cursor, li
 	}
 	for i, r := range rs {
 		if i == limit {
-			page.Next = encodeCursor(Cursor{At: rs[i-1].DueAt, ID: rs[i-1].ID})
+			page.Next = Cursor{At: rs[i-1].DueAt, ID: rs[i-1].ID}.Encode()
 			break
 		}
 		page.Items = append(page.Items, s.summary(r, now))

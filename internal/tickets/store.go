@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/yuncan/yuncan"
 	"github.com/yuncan/yuncan/internal/audit"
 )
 
@@ -51,10 +52,7 @@ type MessageRecord struct {
 
 // Cursor is a position in a list of tickets: the sort time and id of the
 // last ticket seen. The zero Cursor is the start.
-type Cursor struct {
-	At time.Time
-	ID string
-}
+type Cursor = yuncan.Cursor
 
 // QueueFilter selects the tickets of the staff queue. Empty fields do not
 // filter.
